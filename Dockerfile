@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# Build: the dependencies from the lock into /opt/venv, with uv (pinned like everything else).
+FROM python:3.13-slim AS build
+ENV UV_PYTHON_DOWNLOADS=never \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN pip install "uv==0.13.8"
+WORKDIR /src
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+# Runtime: the slim image, the venv and the source; settings.toml and hypercorn.toml sit next
+# to the package, where quart_llm looks for them.
+FROM python:3.13-slim
+RUN useradd --system --uid 10001 --no-create-home --home-dir /app gateway
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY settings.toml hypercorn.toml ./
+COPY quart_llm ./quart_llm
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    QUART_LLM_ENV=production
+USER gateway
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/v1/health', timeout=2).status == 200 else 1)"]
+# A configuration mistake stops the container with one clear line before serving.
+CMD ["python", "-m", "quart_llm", "serve"]

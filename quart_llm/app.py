@@ -1,0 +1,113 @@
+"""The app factory: settings, extensions, blueprints, error handlers and lifespan hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from quart import Quart, Response, g, request
+from quart_schema import QuartSchema
+from werkzeug.exceptions import UnsupportedMediaType
+
+from quart_llm.auth import KeyRing, is_public
+from quart_llm.blueprints.chat import create_chat_blueprint
+from quart_llm.blueprints.health import create_health_blueprint, gateway_version
+from quart_llm.blueprints.models import create_models_blueprint
+from quart_llm.config import Settings
+from quart_llm.error_handlers import register_error_handlers
+from quart_llm.gateway import EXTENSION_KEY, Gateway
+from quart_llm.health import HealthChecker
+from quart_llm.models_catalog import ModelsCatalog
+from quart_llm.openapi import GatewayOpenAPIProvider
+from quart_llm.providers import build_providers
+from quart_llm.request_ids import REQUEST_ID_HEADER, choose_request_id, current_request_id
+from quart_llm.security_headers import SECURITY_HEADERS
+from quart_llm.settings import load_settings
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_RESPONSE_TIMEOUT_MARGIN = 30.0
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
+    """Build a fresh gateway app; `overrides` win over every settings layer."""
+    settings = load_settings(overrides)
+    app = Quart("quart_llm")
+    _configure(app, settings)
+    QuartSchema(
+        app,
+        openapi_provider_class=GatewayOpenAPIProvider,
+        info={
+            "title": "quart_llm",
+            "version": gateway_version(),
+            "description": "A streaming API gateway for large language models.",
+        },
+        security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        security=[{"bearerAuth": []}],
+        swagger_ui_path=None,
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+    )
+    providers = build_providers(settings)
+    gateway = Gateway(
+        settings=settings,
+        keyring=KeyRing(settings.api_keys),
+        providers=providers,
+        health=HealthChecker(
+            providers, settings.health.probe_timeout_seconds, settings.health.cache_seconds
+        ),
+        models=ModelsCatalog(
+            providers, settings.models.cache_seconds, settings.health.probe_timeout_seconds * 2
+        ),
+    )
+    app.extensions[EXTENSION_KEY] = gateway
+    _install_request_hooks(app, gateway)
+    register_error_handlers(app)
+    app.register_blueprint(create_health_blueprint())
+    app.register_blueprint(create_models_blueprint())
+    app.register_blueprint(create_chat_blueprint())
+
+    @app.before_serving
+    async def start_gateway() -> None:
+        await gateway.start()
+
+    @app.after_serving
+    async def stop_gateway() -> None:
+        await gateway.stop()
+
+    return app
+
+
+def _configure(app: Quart, settings: Settings) -> None:
+    longest = max((p.timeouts.total for p in settings.active_providers.values()), default=600.0)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        RESPONSE_TIMEOUT=longest + _RESPONSE_TIMEOUT_MARGIN,
+        BODY_TIMEOUT=60,
+        JSON_SORT_KEYS=False,
+        PROPAGATE_EXCEPTIONS=False,
+        QUART_LLM_ENV=settings.env,
+    )
+
+
+def _install_request_hooks(app: Quart, gateway: Gateway) -> None:
+    @app.before_request
+    async def identify_and_authenticate() -> None:
+        request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER))
+        g.request_id = request_id
+        current_request_id.set(request_id)
+        if request.routing_exception is not None or request.endpoint is None:
+            return
+        view = app.view_functions[request.endpoint]
+        if not is_public(request.endpoint, view):
+            g.principal = gateway.keyring.authenticate(request.headers.get("Authorization"))
+        if request.method in _BODY_METHODS and request.mimetype != "application/json":
+            raise UnsupportedMediaType()
+
+    @app.after_request
+    async def add_common_headers(response: Response) -> Response:
+        request_id = g.get("request_id")
+        if isinstance(request_id, str):
+            response.headers[REQUEST_ID_HEADER] = request_id
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response

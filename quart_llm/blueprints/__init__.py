@@ -1,0 +1,1 @@
+"""HTTP routes, one blueprint a module, each built by a function the app factory calls."""

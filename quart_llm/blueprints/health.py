@@ -1,0 +1,47 @@
+"""`GET /v1/health`: public, cheap, never hangs."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from quart import Blueprint, Response
+from quart_schema import document_response, security_scheme, tag
+
+from quart_llm.auth import public
+from quart_llm.gateway import current_gateway
+from quart_llm.responses import json_response
+from quart_llm.schemas.responses import HealthReport
+
+
+def gateway_version() -> str:
+    try:
+        return version("quart-llm")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def create_health_blueprint() -> Blueprint:
+    blueprint = Blueprint("health", __name__)
+
+    @blueprint.get("/v1/health")
+    @public
+    @security_scheme([])
+    @tag(["health"])
+    @document_response(HealthReport, 200)
+    async def get_health() -> Response:
+        """Report the gateway's health and each provider's reachability.
+
+        Needs no API key. Probes are short and cached for a few seconds; `status` is `ok`
+        when every configured provider answers and `degraded` otherwise (still HTTP 200).
+        """
+        states = await current_gateway().health.provider_states()
+        healthy = all(state["reachable"] for state in states.values())
+        return json_response(
+            {
+                "status": "ok" if healthy else "degraded",
+                "version": gateway_version(),
+                "providers": states,
+            }
+        )
+
+    return blueprint

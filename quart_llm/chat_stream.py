@@ -1,0 +1,127 @@
+"""The chat stream as the client sees it: chunk events, usage, `[DONE]` — or one error event.
+
+Chunks are relayed one event each, the moment they arrive. While the upstream is silent a
+keep-alive comment goes out every `keepalive_seconds`. A failure after the first byte ends the
+stream with one `data: {"error": ...}` event and no `[DONE]`, so no client takes a broken
+answer for a finished one. The upstream is closed in `finally`, whatever ends the stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from quart_llm.errors import GatewayError
+from quart_llm.providers.types import StreamChunk, Usage
+from quart_llm.sse import DONE, KEEPALIVE, encode_data
+from quart_llm.tokens import estimate_tokens_for_chars
+from quart_llm.upstream_stream import END, StreamItem, UpstreamStream
+
+
+@dataclass(slots=True)
+class StreamOutcome:
+    """What a finished stream did: for usage accounting, metrics and the log line."""
+
+    completed: bool = False
+    error: GatewayError | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    chunks: int = 0
+    first_chunk_at: float | None = None
+    text_chars: int = 0
+
+
+@dataclass(slots=True)
+class StreamContext:
+    completion_id: str
+    model: str
+    provider: str
+    include_usage: bool
+    keepalive_seconds: float
+    prompt_estimate: int
+    request_id: str | None = None
+    created: int = field(default_factory=lambda: int(time.time()))
+    outcome: StreamOutcome = field(default_factory=StreamOutcome)
+
+    def envelope(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "id": self.completion_id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "provider": self.provider,
+            "choices": choices,
+        }
+
+    def final_usage(self) -> Usage:
+        """The upstream's usage, or an estimate marked as such when it sent none."""
+        if self.outcome.usage is not None:
+            return self.outcome.usage
+        return Usage(
+            self.prompt_estimate,
+            estimate_tokens_for_chars(self.outcome.text_chars),
+            estimated=True,
+        )
+
+
+async def chat_events(
+    stream: UpstreamStream, first: StreamItem | None, context: StreamContext
+) -> AsyncIterator[bytes]:
+    """Encode an upstream stream as SSE bytes; `first` is an item already taken, if any."""
+    outcome = context.outcome
+    try:
+        item = first
+        if item is None:
+            yield KEEPALIVE
+        while True:
+            if item is None:
+                try:
+                    item = await stream.next(context.keepalive_seconds)
+                except TimeoutError:
+                    yield KEEPALIVE
+                    continue
+            if item is END:
+                break
+            if isinstance(item, GatewayError):
+                outcome.error = item
+                yield encode_data(item.to_body(context.request_id))
+                return
+            if isinstance(item, StreamChunk):
+                event = _relay(item, context)
+                if event is not None:
+                    yield event
+            item = None
+        if context.include_usage:
+            usage_chunk = context.envelope([])
+            usage_chunk["usage"] = context.final_usage().to_wire()
+            yield encode_data(usage_chunk)
+        outcome.completed = True
+        yield DONE
+    finally:
+        await stream.aclose()
+
+
+def _relay(chunk: StreamChunk, context: StreamContext) -> bytes | None:
+    outcome = context.outcome
+    if chunk.usage is not None:
+        outcome.usage = chunk.usage
+    if not chunk.choices:
+        return None
+    for choice in chunk.choices:
+        delta = choice.get("delta")
+        if delta:
+            content = delta.get("content")
+            if content:
+                outcome.text_chars += len(content)
+            reasoning = delta.get("reasoning")
+            if reasoning:
+                outcome.text_chars += len(reasoning)
+        finish_reason = choice.get("finish_reason")
+        if finish_reason:
+            outcome.finish_reason = finish_reason
+    if outcome.first_chunk_at is None:
+        outcome.first_chunk_at = time.monotonic()
+    outcome.chunks += 1
+    return encode_data(context.envelope(chunk.choices))

@@ -1,0 +1,131 @@
+"""Typed view of the gateway's settings.
+
+dynaconf does the layering (files, environments, environment variables); these models are the
+one place where the merged values are checked and given types, so the rest of the code never
+reads a raw mapping. Every model forbids unknown keys: a misspelt setting fails at start-up
+instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+ProviderKind = Literal["ollama", "openrouter", "openai", "mock"]
+PROVIDER_KINDS: tuple[str, ...] = ("ollama", "openrouter", "openai", "mock")
+NEEDS_BASE_URL: frozenset[str] = frozenset({"ollama", "openrouter", "openai"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderTimeouts(_Strict):
+    """Upstream time limits in seconds, chosen for LLMs: loading a model can take minutes."""
+
+    connect: PositiveFloat = 5.0
+    first_byte: PositiveFloat = 120.0
+    idle: PositiveFloat = 60.0
+    total: PositiveFloat = 600.0
+
+
+class ProviderSettings(_Strict):
+    kind: str
+    enabled: bool = True
+    base_url: AnyHttpUrl | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    optional: bool = False
+    timeouts: ProviderTimeouts = ProviderTimeouts()
+    max_connections: PositiveInt = 256
+    models: list[str] = Field(default_factory=list)
+    http_referer: str | None = None
+    app_title: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in PROVIDER_KINDS:
+            raise ValueError(f"unknown provider kind {kind!r}; expected one of {PROVIDER_KINDS}")
+        return kind
+
+    @model_validator(mode="after")
+    def _base_url_when_needed(self) -> ProviderSettings:
+        if self.kind in NEEDS_BASE_URL and self.base_url is None:
+            raise ValueError(f"base_url is required for kind {self.kind!r}")
+        return self
+
+    def resolved_api_key(self) -> str | None:
+        """The upstream key from `api_key`, else from the variable named by `api_key_env`."""
+        if self.api_key is not None and self.api_key.get_secret_value():
+            return self.api_key.get_secret_value()
+        if self.api_key_env:
+            return os.environ.get(self.api_key_env) or None
+        return None
+
+    @property
+    def is_active(self) -> bool:
+        return self.enabled and not (self.optional and self.resolved_api_key() is None)
+
+
+class SSESettings(_Strict):
+    keepalive_seconds: PositiveFloat = 15.0
+
+
+class HealthSettings(_Strict):
+    probe_timeout_seconds: PositiveFloat = 2.0
+    cache_seconds: NonNegativeFloat = 5.0
+
+
+class ModelsSettings(_Strict):
+    cache_seconds: NonNegativeFloat = 30.0
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["json", "console"] = "json"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, level: Any) -> Any:
+        return level.upper() if isinstance(level, str) else level
+
+
+class Settings(_Strict):
+    env: str
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    default_provider: str = "mock"
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    redis_url: str = ""
+    max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
+    cors_origins: list[str] = Field(default_factory=list)
+    trusted_proxy_hops: Annotated[int, Field(ge=0)] = 0
+    sse: SSESettings = SSESettings()
+    health: HealthSettings = HealthSettings()
+    models: ModelsSettings = ModelsSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str) -> str:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("malformed URL: expected redis://, rediss:// or unix://")
+        return url
+
+    @property
+    def active_providers(self) -> dict[str, ProviderSettings]:
+        return {name: p for name, p in self.providers.items() if p.is_active}

@@ -1,0 +1,156 @@
+"""The gateway's exceptions, each one a defined HTTP answer in the OpenAI error shape.
+
+    GatewayError                      any refusal or failure we answer ourselves
+    ├── InvalidRequest (400)          bad input; `param` names the field
+    ├── AuthenticationFailed (401)
+    ├── NotFound (404)
+    ├── RateLimited (429)             carries Retry-After and RateLimit headers
+    ├── ServiceUnavailable (503)      the gateway itself cannot serve now (draining, Redis down)
+    └── UpstreamError                 a provider failed; the message names the provider
+        ├── UpstreamConnectError (503)    connection refused or reset before an answer
+        ├── UpstreamTimeout (504)         connect, first byte, idle gap or total deadline
+        ├── UpstreamStatusError           an HTTP error from the upstream, mapped to our status
+        └── UpstreamProtocolError (502)   an answer that breaks the upstream's wire format
+
+`to_body()` is the only place the OpenAI envelope is built, so every error the service returns
+has the same four keys; `request_id` is added where one is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class GatewayError(Exception):
+    """An error with a status, an OpenAI error type and a stable machine code."""
+
+    status: int = 500
+    error_type: str = "server_error"
+    code: str | None = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if error_type is not None:
+            self.error_type = error_type
+        if code is not None:
+            self.code = code
+        self.param = param
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def to_body(self, request_id: str | None = None) -> dict[str, Any]:
+        return error_body(self.message, self.error_type, self.code, self.param, request_id)
+
+
+def error_body(
+    message: str,
+    error_type: str,
+    code: str | None,
+    param: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The OpenAI error envelope: message, type, param and code are always present."""
+    error: dict[str, Any] = {"message": message, "type": error_type, "param": param, "code": code}
+    if request_id is not None:
+        error["request_id"] = request_id
+    return {"error": error}
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    error_type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class AuthenticationFailed(GatewayError):
+    status = 401
+    error_type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class NotFound(GatewayError):
+    status = 404
+    error_type = "not_found_error"
+    code = "not_found"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    error_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class ServiceUnavailable(GatewayError):
+    status = 503
+    error_type = "server_error"
+    code = "service_unavailable"
+
+
+class UpstreamError(GatewayError):
+    """A provider failed. `provider` is its configured name, never a URL or key."""
+
+    status = 502
+    error_type = "upstream_error"
+    code = "upstream_error"
+
+    def __init__(self, provider: str, message: str, **kwargs: Any) -> None:
+        super().__init__(f"provider {provider!r}: {message}", **kwargs)
+        self.provider = provider
+        self.detail = message
+
+
+class UpstreamConnectError(UpstreamError):
+    status = 503
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class UpstreamStatusError(UpstreamError):
+    """The upstream answered with an HTTP error; `upstream_status` is what it sent."""
+
+    def __init__(self, provider: str, message: str, *, upstream_status: int, **kwargs: Any) -> None:
+        status, error_type, code = _map_upstream_status(upstream_status)
+        kwargs.setdefault("status", status)
+        kwargs.setdefault("error_type", error_type)
+        kwargs.setdefault("code", code)
+        super().__init__(provider, message, **kwargs)
+        self.upstream_status = upstream_status
+
+
+class UpstreamProtocolError(UpstreamError):
+    status = 502
+    code = "upstream_protocol_error"
+
+
+def _map_upstream_status(upstream_status: int) -> tuple[int, str, str]:
+    if upstream_status in (401, 403):
+        return 502, "upstream_error", "upstream_authentication_failed"
+    if upstream_status == 404:
+        return 404, "not_found_error", "model_not_found"
+    if upstream_status == 429:
+        return 429, "rate_limit_error", "upstream_rate_limited"
+    if upstream_status in (400, 413, 422):
+        return 400, "invalid_request_error", "upstream_rejected_request"
+    if upstream_status == 402:
+        return 402, "insufficient_quota", "upstream_payment_required"
+    if upstream_status in (408, 504, 524):
+        return 504, "upstream_error", "upstream_timeout"
+    if upstream_status == 503:
+        return 503, "upstream_error", "upstream_unavailable"
+    return 502, "upstream_error", "upstream_error"

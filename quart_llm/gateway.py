@@ -1,0 +1,39 @@
+"""The per-app runtime state, kept in `app.extensions` (never in module globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quart import current_app
+
+from quart_llm.auth import KeyRing
+from quart_llm.config import Settings
+from quart_llm.health import HealthChecker
+from quart_llm.models_catalog import ModelsCatalog
+from quart_llm.providers import Provider
+
+EXTENSION_KEY = "quart_llm"
+
+
+@dataclass(slots=True)
+class Gateway:
+    settings: Settings
+    keyring: KeyRing
+    providers: dict[str, Provider]
+    health: HealthChecker
+    models: ModelsCatalog
+
+    async def start(self) -> None:
+        for provider in self.providers.values():
+            await provider.start()
+
+    async def stop(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
+
+
+def current_gateway() -> Gateway:
+    gateway = current_app.extensions[EXTENSION_KEY]
+    if not isinstance(gateway, Gateway):
+        raise RuntimeError("the quart_llm extension is not installed on this app")
+    return gateway

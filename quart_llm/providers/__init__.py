@@ -1,0 +1,27 @@
+"""Provider registry: build every enabled provider from settings, one module per kind."""
+
+from __future__ import annotations
+
+from quart_llm.config import Settings
+from quart_llm.providers.base import Provider
+from quart_llm.providers.mock import MockProvider
+from quart_llm.providers.ollama import OllamaProvider
+from quart_llm.providers.openai_compat import OpenAICompatProvider
+from quart_llm.providers.openrouter import OpenRouterProvider
+
+PROVIDER_CLASSES: dict[str, type[Provider]] = {
+    "mock": MockProvider,
+    "ollama": OllamaProvider,
+    "openai": OpenAICompatProvider,
+    "openrouter": OpenRouterProvider,
+}
+
+
+def build_providers(settings: Settings) -> dict[str, Provider]:
+    return {
+        name: PROVIDER_CLASSES[provider_settings.kind](name, provider_settings)
+        for name, provider_settings in settings.active_providers.items()
+    }
+
+
+__all__ = ["PROVIDER_CLASSES", "Provider", "build_providers"]

@@ -1,0 +1,94 @@
+"""The built-in mock: a deterministic model in the gateway's own process.
+
+For trying the API without a model, for client development and for load tests. Its answer
+repeats the last user message inside a fixed sentence, one word a token; options set the delay
+before the first token and the pace. Two models fail on purpose so clients can exercise their
+error handling: `mock-fail-early` fails before any token, `mock-fail-midway` after three.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from quart_llm.config import ProviderSettings
+from quart_llm.errors import UpstreamProtocolError, UpstreamStatusError
+from quart_llm.providers.base import Provider
+from quart_llm.providers.types import Completion, StreamChunk, Usage
+from quart_llm.schemas.chat_request import ChatRequest
+from quart_llm.tokens import estimate_prompt_tokens
+
+DEFAULT_MODELS = ("mock-1", "mock-fail-early", "mock-fail-midway")
+_ECHO_LIMIT = 400
+
+
+class MockProvider(Provider):
+    kind = "mock"
+    unsupported_fields = frozenset({"tools", "tool_choice", "logprobs", "top_logprobs", "n"})
+
+    def __init__(self, name: str, settings: ProviderSettings) -> None:
+        super().__init__(name, settings)
+        options = settings.options
+        self.first_token_delay = float(options.get("first_token_delay_seconds", 0.0))
+        tokens_per_second = float(options.get("tokens_per_second", 0.0))
+        self.token_interval = 1.0 / tokens_per_second if tokens_per_second > 0 else 0.0
+        self.models = tuple(settings.models) or DEFAULT_MODELS
+
+    async def probe(self) -> None:
+        return None
+
+    async def list_models(self) -> list[str]:
+        return list(self.models)
+
+    async def complete(self, request: ChatRequest, model: str) -> Completion:
+        tokens, finish_reason = self._answer(request, model)
+        if self.first_token_delay:
+            await asyncio.sleep(self.first_token_delay)
+        if model == "mock-fail-midway":
+            raise UpstreamProtocolError(self.name, "mock-fail-midway failed on purpose")
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(tokens)}
+        return Completion(
+            choices=[
+                {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
+            ],
+            usage=Usage(estimate_prompt_tokens(request.messages), len(tokens)),
+        )
+
+    async def stream_chat(self, request: ChatRequest, model: str) -> AsyncIterator[StreamChunk]:
+        tokens, finish_reason = self._answer(request, model)
+        if self.first_token_delay:
+            await asyncio.sleep(self.first_token_delay)
+        for position, token in enumerate(tokens):
+            if position and self.token_interval:
+                await asyncio.sleep(self.token_interval)
+            if model == "mock-fail-midway" and position == 3:
+                raise UpstreamProtocolError(self.name, "mock-fail-midway failed on purpose")
+            delta: dict[str, Any] = {"content": token}
+            if position == 0:
+                delta["role"] = "assistant"
+            yield StreamChunk(
+                [{"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}]
+            )
+        yield StreamChunk(
+            [{"index": 0, "delta": {}, "finish_reason": finish_reason, "logprobs": None}],
+            usage=Usage(estimate_prompt_tokens(request.messages), len(tokens)),
+        )
+
+    def _answer(self, request: ChatRequest, model: str) -> tuple[list[str], str]:
+        if model not in self.models:
+            raise UpstreamStatusError(self.name, f"model {model!r} not found", upstream_status=404)
+        if model == "mock-fail-early":
+            raise UpstreamStatusError(
+                self.name, "mock-fail-early failed on purpose", upstream_status=503
+            )
+        said = next((m.text() for m in reversed(request.messages) if m.role == "user"), "")[
+            :_ECHO_LIMIT
+        ]
+        text = f"This is a mock reply from quart_llm. You said: {said}"
+        words = text.split(" ")
+        tokens = [word if i == 0 else " " + word for i, word in enumerate(words)]
+        limit = request.output_limit
+        if limit is not None and limit < len(tokens):
+            return tokens[:limit], "length"
+        return tokens, "stop"

@@ -1,0 +1,1 @@
+"""Wire models: what clients send and what the OpenAPI document says they get back."""

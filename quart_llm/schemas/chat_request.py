@@ -1,0 +1,196 @@
+"""The chat request: OpenAI's fields plus `provider`, checked before anything reaches an upstream.
+
+Unknown fields are refused (400), as OpenAI refuses them, so a misspelt parameter is never
+dropped silently. Limits that guard the gateway (message count, stop sequences, tools) are
+generous for real use and bounded against abuse.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_MESSAGES = 4096
+MAX_TOOLS = 128
+MAX_STOP = 4
+MAX_OUTPUT_TOKENS = 1_000_000
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextPart(_Wire):
+    type: Literal["text"]
+    text: str
+
+
+class ImageURL(_Wire):
+    url: str = Field(min_length=1, description="An https URL or a `data:image/...;base64,` URL.")
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_Wire):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class FunctionCall(_Wire):
+    name: str = Field(min_length=1, max_length=256)
+    arguments: str = Field(description="The arguments as a JSON-encoded string.")
+
+
+class ToolCall(_Wire):
+    id: str = Field(min_length=1, max_length=256)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ChatMessage(_Wire):
+    """One message of the conversation, as OpenAI clients send it."""
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = Field(default=None, max_length=256)
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = Field(default=None, max_length=256)
+    refusal: str | None = None
+
+    @model_validator(mode="after")
+    def _content_fits_role(self) -> ChatMessage:
+        if self.role == "assistant":
+            if self.content is None and not self.tool_calls:
+                raise ValueError("an assistant message needs content or tool_calls")
+        elif self.content is None:
+            raise ValueError(f"a {self.role} message needs content")
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool message needs tool_call_id")
+        if self.role != "assistant" and self.tool_calls:
+            raise ValueError("only assistant messages carry tool_calls")
+        if (
+            self.role in ("system", "developer", "tool")
+            and isinstance(self.content, list)
+            and any(isinstance(part, ImagePart) for part in self.content)
+        ):
+            raise ValueError(f"a {self.role} message cannot contain images")
+        return self
+
+    def text(self) -> str:
+        """The message's text, parts joined; images are left out."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content if isinstance(part, TextPart))
+
+
+class FunctionDefinition(_Wire):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(_Wire):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class ToolChoiceFunction(_Wire):
+    name: str
+
+
+class NamedToolChoice(_Wire):
+    type: Literal["function"]
+    function: ToolChoiceFunction
+
+
+class JSONSchemaFormat(_Wire):
+    name: str = Field(min_length=1, max_length=64)
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(_Wire):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JSONSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_when_needed(self) -> ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("type json_schema needs json_schema")
+        return self
+
+
+class StreamOptions(_Wire):
+    include_usage: bool | None = None
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Penalty = Annotated[float, Field(ge=-2.0, le=2.0)]
+OutputTokens = Annotated[int, Field(ge=1, le=MAX_OUTPUT_TOKENS)]
+
+
+class ChatRequest(_Wire):
+    """A chat completion request in the OpenAI shape.
+
+    `model` may name its provider (`ollama/llama3.2`); `provider` names it explicitly.
+    """
+
+    model: str = Field(min_length=1, max_length=512)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    provider: str | None = Field(default=None, min_length=1, max_length=64)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    top_p: Probability | None = None
+    max_tokens: OutputTokens | None = None
+    max_completion_tokens: OutputTokens | None = None
+    stop: str | Annotated[list[str], Field(max_length=MAX_STOP)] | None = None
+    seed: int | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    n: Annotated[int, Field(ge=1, le=16)] | None = None
+    user: str | None = Field(default=None, max_length=256)
+    response_format: ResponseFormat | None = None
+    tools: Annotated[list[Tool], Field(max_length=MAX_TOOLS)] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
+    logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = Field(default=None, max_length=64)
+    top_k: Annotated[int, Field(ge=0)] | None = None
+    min_p: Probability | None = None
+    repetition_penalty: Annotated[float, Field(gt=0.0, le=2.0)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChatRequest:
+        if self.tool_choice is not None and self.tool_choice != "none" and not self.tools:
+            raise ValueError("tool_choice needs tools")
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ValueError("top_logprobs needs logprobs: true")
+        return self
+
+    @property
+    def output_limit(self) -> int | None:
+        """The requested cap on output tokens (`max_completion_tokens` wins)."""
+        return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def stop_sequences(self) -> list[str] | None:
+        if self.stop is None:
+            return None
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    def fields_set(self) -> set[str]:
+        """Names of the optional fields the client actually sent with a value."""
+        return {name for name in self.model_fields_set if getattr(self, name) is not None}

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quart_llm.__main__ import main
+from quart_llm.openapi_export import render_openapi
+
+
+def test_hash_key_prints_the_stored_form(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["hash-key", "abc"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
+
+
+def test_check_config_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config"]) == 0
+    assert "configuration ok: env testing" in capsys.readouterr().out
+
+
+def test_check_config_fails_with_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QUART_LLM_PROVIDERS__MOCK__TIMEOUTS__TOTAL", "-5")
+    assert main(["check-config"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("configuration error: setting providers.mock.timeouts.total:")
+    assert len(error.splitlines()) == 1
+
+
+def test_openapi_writes_and_checks(tmp_path: Path) -> None:
+    target = tmp_path / "spec.json"
+    assert main(["openapi", "--check", "-o", str(target)]) == 1
+    assert main(["openapi", "-o", str(target)]) == 0
+    assert target.read_text() == render_openapi()
+    assert main(["openapi", "--check", "-o", str(target)]) == 0
