@@ -15,7 +15,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 # Runtime: the slim image, the venv and the source; settings.toml and hypercorn.toml sit next
 # to the package, where quart_llm looks for them.
 FROM python:3.13-slim
-RUN useradd --system --uid 10001 --no-create-home --home-dir /app gateway
+RUN groupadd --system --gid 10001 gateway \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /app gateway
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY settings.toml hypercorn.toml ./
@@ -25,7 +26,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     QUART_LLM_ENV=production
-USER gateway
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/v1/health', timeout=2).status == 200 else 1)"]

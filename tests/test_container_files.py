@@ -1,0 +1,72 @@
+"""The container files, checked offline: there is no Docker engine on our machines."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from quart_llm.settings import ROOT_PATH
+
+
+def _tool(name: str) -> str:
+    beside_python = Path(sys.executable).parent / name
+    found = str(beside_python) if beside_python.exists() else shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed; .ci/run installs it")
+    return found
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        [_tool("hadolint"), str(ROOT_PATH / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_runs_non_root_from_the_lock_with_a_healthcheck() -> None:
+    text = (ROOT_PATH / "Dockerfile").read_text()
+    assert "FROM python:3.13-slim AS build" in text
+    assert "uv sync --frozen --no-dev" in text
+    assert "USER 10001:10001" in text
+    assert "HEALTHCHECK" in text and "/v1/health" in text
+    assert 'CMD ["python", "-m", "quart_llm", "serve"]' in text
+
+
+def test_compose_file_is_valid(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('QUART_LLM_API_KEYS=["k"]\n')
+    shutil.copy(ROOT_PATH / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    result = subprocess.run(
+        [_tool("docker-compose"), "config"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    gateway = config["services"]["gateway"]
+    assert gateway["environment"]["QUART_LLM_REDIS_URL"] == "redis://redis:6379/0"
+    assert gateway["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "/v1/health" in " ".join(gateway["healthcheck"]["test"])
+    assert "ollama-models" in config["volumes"]
+
+
+def test_compose_requires_api_keys(tmp_path: Path) -> None:
+    shutil.copy(ROOT_PATH / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    result = subprocess.run(
+        [_tool("docker-compose"), "config"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "QUART_LLM_API_KEYS" in result.stderr
