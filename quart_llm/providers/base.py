@@ -107,6 +107,8 @@ def map_upstream_errors(provider: str) -> Iterator[None]:
         raise UpstreamProtocolError(provider, "the response stream was misused") from exc
     except httpx.InvalidURL as exc:
         raise UpstreamConnectError(provider, "invalid upstream URL") from exc
+    except httpx.CookieConflict as exc:
+        raise UpstreamProtocolError(provider, "conflicting upstream cookies") from exc
 
 
 _TIMEOUT_MESSAGES: dict[type[Exception], str] = {
