@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
@@ -26,7 +25,7 @@ def sdk_client(server: LiveServer, *, http2: bool, key: str = TEST_KEY) -> opena
     return openai.AsyncOpenAI(
         base_url=f"{server.base_url}/v1",
         api_key=key,
-        http_client=httpx.AsyncClient(http1=not http2, http2=http2, timeout=30),
+        http_client=openai.DefaultAsyncHttpxClient(http1=not http2, http2=http2, timeout=30),
         max_retries=0,
     )
 
@@ -39,8 +38,11 @@ async def sdk(
         yield client
 
 
-async def test_whole_chat(sdk: openai.AsyncOpenAI) -> None:
-    completion = await sdk.chat.completions.create(model="mock/mock-1", messages=HELLO)
+async def test_whole_chat(sdk: openai.AsyncOpenAI, request: pytest.FixtureRequest) -> None:
+    raw = await sdk.chat.completions.with_raw_response.create(model="mock/mock-1", messages=HELLO)
+    expected_version = "HTTP/2" if "http2" in request.node.callspec.id else "HTTP/1.1"
+    assert raw.http_response.http_version == expected_version
+    completion = raw.parse()
     assert completion.choices[0].message.content == EXPECTED
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None
@@ -105,9 +107,14 @@ async def test_failure_mid_stream_raises_api_error(sdk: openai.AsyncOpenAI) -> N
         model="mock/mock-fail-midway", messages=HELLO, stream=True
     )
     received = ""
-    with pytest.raises(openai.APIError) as caught:
+
+    async def consume() -> None:
+        nonlocal received
         async for chunk in stream:
             for choice in chunk.choices:
                 received += choice.delta.content or ""
+
+    with pytest.raises(openai.APIError) as caught:
+        await consume()
     assert received == "This is a"
     assert "mock-fail-midway failed on purpose" in caught.value.message
