@@ -7,6 +7,7 @@ Quart 0.23 gives streaming generators an empty `g`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from typing import Any
@@ -26,6 +27,7 @@ from quart_llm.tokens import estimate_prompt_tokens, estimate_text_tokens
 from quart_llm.upstream_stream import UpstreamStream
 
 PROVIDER_HEADER = "X-Quart-LLM-Provider"
+logger = logging.getLogger("quart_llm.chat")
 
 
 def new_completion_id() -> str:
@@ -81,9 +83,26 @@ async def stream_chat(gateway: Gateway, request: ChatRequest, *, include_usage: 
         keepalive_seconds=keepalive,
         prompt_estimate=estimate_prompt_tokens(request.messages),
         request_id=current_request_id.get(),
+        on_finish=log_stream_outcome,
     )
     return sse_response(
         chat_events(stream, first, context), headers={PROVIDER_HEADER: provider.name}
+    )
+
+
+def log_stream_outcome(context: StreamContext) -> None:
+    outcome = context.outcome
+    usage = context.final_usage()
+    logger.info(
+        "stream %s: provider=%s model=%s chunks=%d prompt_tokens=%d completion_tokens=%d%s",
+        "completed" if outcome.completed else ("failed" if outcome.error else "abandoned"),
+        context.provider,
+        context.model,
+        outcome.chunks,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        " (estimated)" if usage.estimated else "",
+        extra={"request_id": context.request_id},
     )
 
 

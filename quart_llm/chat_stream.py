@@ -8,8 +8,9 @@ answer for a finished one. The upstream is closed in `finally`, whatever ends th
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,8 @@ from quart_llm.providers.types import StreamChunk, Usage
 from quart_llm.sse import DONE, KEEPALIVE, encode_data
 from quart_llm.tokens import estimate_tokens_for_chars
 from quart_llm.upstream_stream import END, StreamItem, UpstreamStream
+
+logger = logging.getLogger("quart_llm.stream")
 
 
 @dataclass(slots=True)
@@ -44,6 +47,7 @@ class StreamContext:
     request_id: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
     outcome: StreamOutcome = field(default_factory=StreamOutcome)
+    on_finish: Callable[[StreamContext], None] | None = None
 
     def envelope(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -100,7 +104,20 @@ async def chat_events(
         outcome.completed = True
         yield DONE
     finally:
-        await stream.aclose()
+        try:
+            await stream.aclose()
+        finally:
+            _finish(context)
+
+
+def _finish(context: StreamContext) -> None:
+    """Runs on every ending, disconnects included, so partial usage is still counted."""
+    if context.on_finish is None:
+        return
+    try:
+        context.on_finish(context)
+    except Exception:
+        logger.exception("recording the end of a stream failed")
 
 
 def _relay(chunk: StreamChunk, context: StreamContext) -> bytes | None:
