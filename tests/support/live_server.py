@@ -82,6 +82,16 @@ class LiveServer:
                 time.sleep(0.05)
         raise TimeoutError("the live server did not start within 10 s")
 
+    def task_count(self) -> int:
+        """Tasks alive on the server's loop (the server's own included)."""
+        if self._loop is None:
+            raise RuntimeError("the live server is not running")
+
+        async def count() -> int:
+            return len(asyncio.all_tasks())
+
+        return asyncio.run_coroutine_threadsafe(count(), self._loop).result(5)
+
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)

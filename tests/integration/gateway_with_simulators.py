@@ -1,0 +1,83 @@
+"""A live gateway in front of the three protocol simulators, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from tests.simulators import OllamaSimulator, OpenAICompatSimulator, SimulatorConfig
+from tests.support.live_server import LiveServer, running_gateway
+
+UPSTREAM_KEY = "sk-upstream-secret-123"
+TIMEOUTS = {"connect": 1.0, "first_byte": 1.5, "idle": 0.6, "total": 20.0}
+KEEPALIVE_SECONDS = 0.25
+TEXT = "Hello! The café opens at nine 🙂"
+
+
+@dataclass
+class Upstreams:
+    ollama: OllamaSimulator
+    openai: OpenAICompatSimulator
+    openrouter: OpenAICompatSimulator
+    gateway: LiveServer
+
+    def simulator(self, provider: str) -> OllamaSimulator | OpenAICompatSimulator:
+        simulator: OllamaSimulator | OpenAICompatSimulator = getattr(self, provider)
+        return simulator
+
+
+def simulator_config() -> SimulatorConfig:
+    return SimulatorConfig(
+        first_token_delay=0.7, token_interval=0.02, hang_seconds=4.0, api_key=UPSTREAM_KEY
+    )
+
+
+def gateway_overrides(
+    ollama: OllamaSimulator, openai: OpenAICompatSimulator, openrouter: OpenAICompatSimulator
+) -> dict[str, Any]:
+    return {
+        "sse": {"keepalive_seconds": KEEPALIVE_SECONDS},
+        "default_provider": "mock",
+        "providers": {
+            "ollama": {
+                "kind": "ollama",
+                "enabled": True,
+                "base_url": ollama.base_url,
+                "api_key": UPSTREAM_KEY,
+                "timeouts": TIMEOUTS,
+            },
+            "openai": {
+                "kind": "openai",
+                "base_url": f"{openai.base_url}/v1",
+                "api_key": UPSTREAM_KEY,
+                "timeouts": TIMEOUTS,
+            },
+            "openrouter": {
+                "kind": "openrouter",
+                "enabled": True,
+                "optional": False,
+                "base_url": f"{openrouter.base_url}/api/v1",
+                "api_key": UPSTREAM_KEY,
+                "api_key_env": None,
+                "http_referer": "https://example.test",
+                "app_title": "quart_llm tests",
+                "timeouts": TIMEOUTS,
+            },
+        },
+    }
+
+
+@contextmanager
+def upstreams_and_gateway() -> Iterator[Upstreams]:
+    with ExitStack() as stack:
+        ollama = stack.enter_context(OllamaSimulator(simulator_config()))
+        openai = stack.enter_context(OpenAICompatSimulator(simulator_config(), flavor="openai"))
+        openrouter = stack.enter_context(
+            OpenAICompatSimulator(simulator_config(), flavor="openrouter")
+        )
+        gateway = stack.enter_context(
+            running_gateway(gateway_overrides(ollama, openai, openrouter))
+        )
+        yield Upstreams(ollama, openai, openrouter, gateway)

@@ -1,0 +1,196 @@
+"""Each provider kind through a real gateway: whole and streamed, HTTP/1.1 and HTTP/2, with the
+official openai client; what reaches the upstream; and client disconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import openai
+import pytest
+from openai.types.chat import ChatCompletionMessageParam
+
+from tests.conftest import AUTH, TEST_KEY
+from tests.integration.gateway_with_simulators import (
+    TEXT,
+    UPSTREAM_KEY,
+    Upstreams,
+    upstreams_and_gateway,
+)
+
+PROVIDERS = ("ollama", "openai", "openrouter")
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
+
+
+@pytest.fixture(scope="module")
+def upstreams() -> Iterator[Upstreams]:
+    with upstreams_and_gateway() as running:
+        yield running
+
+
+@pytest.fixture(params=["http1", "http2"])
+async def sdk(
+    request: pytest.FixtureRequest, upstreams: Upstreams
+) -> AsyncIterator[openai.AsyncOpenAI]:
+    http2 = request.param == "http2"
+    async with openai.AsyncOpenAI(
+        base_url=f"{upstreams.gateway.base_url}/v1",
+        api_key=TEST_KEY,
+        http_client=openai.DefaultAsyncHttpxClient(http1=not http2, http2=http2, timeout=30),
+        max_retries=0,
+    ) as client:
+        yield client
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_whole_answer(sdk: openai.AsyncOpenAI, provider: str) -> None:
+    completion = await sdk.chat.completions.create(
+        model=f"{provider}/llama3.2:latest" if provider == "ollama" else f"{provider}/gpt-4o-mini",
+        messages=HELLO,
+        temperature=0.2,
+        max_tokens=50,
+    )
+    assert completion.choices[0].message.content == TEXT
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens > 0
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_streamed_answer(sdk: openai.AsyncOpenAI, provider: str) -> None:
+    stream = await sdk.chat.completions.create(
+        model=f"{provider}/sim/paced",
+        messages=HELLO,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    text = ""
+    usage = None
+    async for chunk in stream:
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+        usage = chunk.usage or usage
+    assert text == TEXT
+    assert usage is not None
+    assert usage.completion_tokens > 0
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_mid_stream_error_raises_in_the_sdk(sdk: openai.AsyncOpenAI, provider: str) -> None:
+    stream = await sdk.chat.completions.create(
+        model=f"{provider}/sim/error-mid-stream", messages=HELLO, stream=True
+    )
+
+    async def consume() -> None:
+        async for _ in stream:
+            pass
+
+    with pytest.raises(openai.APIError) as caught:
+        await consume()
+    assert f"provider '{provider}'" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("scenario", "error_class"),
+    [
+        ("rate-limited", openai.RateLimitError),
+        ("unknown-model", openai.NotFoundError),
+        ("error-before-stream", openai.InternalServerError),
+        ("error-in-200", openai.InternalServerError),
+        ("html-500", openai.InternalServerError),
+        ("unauthorized", openai.InternalServerError),
+    ],
+)
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_whole_answer_errors(
+    sdk: openai.AsyncOpenAI, provider: str, scenario: str, error_class: type[openai.APIError]
+) -> None:
+    with pytest.raises(error_class) as caught:
+        await sdk.chat.completions.create(model=f"{provider}/sim/{scenario}", messages=HELLO)
+    assert UPSTREAM_KEY not in str(caught.value)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_what_reaches_the_upstream(upstreams: Upstreams, provider: str) -> None:
+    simulator = upstreams.simulator(provider)
+    simulator.clear()
+    async with httpx.AsyncClient(base_url=upstreams.gateway.base_url) as client:
+        response = await client.post(
+            "/v1/chat/completions",
+            headers={**AUTH, "X-Request-ID": "trace-42"},
+            json={
+                "model": f"{provider}/gpt-4o-mini",
+                "messages": [{"role": "system", "content": "Be brief."}, *HELLO],
+                "temperature": 0.5,
+                "top_p": 0.9,
+                "max_tokens": 64,
+                "stop": ["\n\n"],
+                "seed": 7,
+            },
+        )
+    assert response.status_code == 200, response.text
+    (recorded,) = simulator.requests
+    assert recorded.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    assert TEST_KEY not in str(recorded.headers)
+    assert recorded.json is not None
+    sent = recorded.json
+    assert isinstance(sent, dict)
+    assert sent["model"] == "gpt-4o-mini"
+    assert "provider" not in sent
+    assert sent["stream"] is False
+    if provider == "ollama":
+        assert recorded.path == "/api/chat"
+        assert sent["options"] == {
+            "temperature": 0.5,
+            "top_p": 0.9,
+            "num_predict": 64,
+            "stop": ["\n\n"],
+            "seed": 7,
+        }
+    else:
+        assert recorded.path.endswith("/chat/completions")
+        assert recorded.headers["x-request-id"] == "trace-42"
+        assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.5, 0.9, 64)
+        assert (sent["stop"], sent["seed"]) == (["\n\n"], 7)
+    if provider == "openrouter":
+        assert recorded.headers["http-referer"] == "https://example.test"
+        assert recorded.headers["x-openrouter-title"] == "quart_llm tests"
+    else:
+        assert "http-referer" not in recorded.headers
+
+
+@pytest.mark.parametrize("http2", [False, True], ids=["http1", "http2"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_client_disconnect_closes_the_upstream_at_once(
+    upstreams: Upstreams, provider: str, http2: bool
+) -> None:
+    simulator = upstreams.simulator(provider)
+    simulator.clear()
+    simulator.config.tokens = [f" t{index}" for index in range(400)]
+    tasks_before = upstreams.gateway.task_count()
+    try:
+        async with httpx.AsyncClient(
+            base_url=upstreams.gateway.base_url, http1=not http2, http2=http2, timeout=10
+        ) as client:
+            body = {"model": f"{provider}/sim/paced", "messages": HELLO}
+            async with client.stream("POST", "/v1/chat/stream", json=body, headers=AUTH) as resp:
+                assert resp.status_code == 200
+                received = 0
+                async for _ in resp.aiter_bytes():
+                    received += 1
+                    if received >= 3:
+                        break
+                closed_at = time.monotonic()
+        (recorded,) = await asyncio.to_thread(simulator.wait_for_requests, 1, 2.0)
+        upstream_closed = await asyncio.to_thread(simulator.wait_for_client_close, recorded, 3.0)
+    finally:
+        simulator.config.tokens = list(type(simulator.config)().tokens)
+    lag = upstream_closed - closed_at
+    print(f"{provider} {'h2' if http2 else 'h1'}: upstream saw the close {lag * 1000:.1f} ms after")
+    assert lag < 1.0, "the upstream request outlived the client (400 tokens take 8 s)"
+    deadline = time.monotonic() + 2
+    while upstreams.gateway.task_count() > tasks_before and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert upstreams.gateway.task_count() <= tasks_before, "a task outlived the stream"
