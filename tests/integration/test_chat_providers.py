@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import openai
@@ -194,3 +195,74 @@ async def test_client_disconnect_closes_the_upstream_at_once(
     while upstreams.gateway.task_count() > tasks_before and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
     assert upstreams.gateway.task_count() <= tasks_before, "a task outlived the stream"
+
+
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_images_tools_and_tool_results_pass_through(
+    upstreams: Upstreams, provider: str
+) -> None:
+    simulator = upstreams.simulator(provider)
+    simulator.clear()
+    messages: list[dict[str, Any]] = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is in this image?"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Tokyo"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]
+    async with httpx.AsyncClient(base_url=upstreams.gateway.base_url) as client:
+        response = await client.post(
+            "/v1/chat/completions",
+            headers=AUTH,
+            json={"model": f"{provider}/gpt-4o-mini", "messages": messages},
+        )
+    assert response.status_code == 200, response.text
+    (recorded,) = simulator.requests
+    sent = recorded.json
+    assert isinstance(sent, dict)
+    if provider == "ollama":
+        assert recorded.images == [PIXEL]
+        user, assistant, tool = sent["messages"]
+        assert user["content"] == "What is in this image?"
+        assert assistant["tool_calls"][0]["function"]["arguments"] == {"city": "Tokyo"}
+        assert tool["role"] == "tool"
+        assert tool["content"] == "sunny"
+    else:
+        without_nulls = [{k: v for k, v in m.items() if v is not None} for m in messages]
+        assert sent["messages"] == without_nulls
+
+
+async def test_ollama_refuses_remote_image_urls_before_any_upstream_call(
+    upstreams: Upstreams,
+) -> None:
+    upstreams.ollama.clear()
+    message = {
+        "role": "user",
+        "content": [{"type": "image_url", "image_url": {"url": "https://example.test/cat.png"}}],
+    }
+    async with httpx.AsyncClient(base_url=upstreams.gateway.base_url) as client:
+        response = await client.post(
+            "/v1/chat/completions",
+            headers=AUTH,
+            json={"model": "ollama/llama3.2", "messages": [message]},
+        )
+    assert response.status_code == 400
+    assert "data" in response.json()["error"]["message"].lower()
+    assert upstreams.ollama.requests == []
