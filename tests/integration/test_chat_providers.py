@@ -197,7 +197,10 @@ async def test_client_disconnect_closes_the_upstream_at_once(
     assert upstreams.gateway.task_count() <= tasks_before, "a task outlived the stream"
 
 
-PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PIXEL = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg"
+    "=="
+)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
