@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart, Response, g, request
 from quart_schema import QuartSchema
 from werkzeug.exceptions import UnsupportedMediaType
@@ -14,9 +15,11 @@ from quart_llm.blueprints.chat import create_chat_blueprint
 from quart_llm.blueprints.health import create_health_blueprint, gateway_version
 from quart_llm.blueprints.models import create_models_blueprint
 from quart_llm.config import Settings
+from quart_llm.cors import CORSPolicy
 from quart_llm.error_handlers import register_error_handlers
 from quart_llm.gateway import EXTENSION_KEY, Gateway
 from quart_llm.health import HealthChecker
+from quart_llm.logging_setup import configure_logging
 from quart_llm.models_catalog import ModelsCatalog
 from quart_llm.openapi import GatewayOpenAPIProvider
 from quart_llm.providers import build_providers
@@ -66,8 +69,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(create_models_blueprint())
     app.register_blueprint(create_chat_blueprint())
 
+    if settings.trusted_proxy_hops:
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops
+        )
+
     @app.before_serving
     async def start_gateway() -> None:
+        configure_logging(settings.logging)
         await gateway.start()
 
     @app.after_serving
@@ -90,18 +99,23 @@ def _configure(app: Quart, settings: Settings) -> None:
 
 
 def _install_request_hooks(app: Quart, gateway: Gateway) -> None:
+    cors = CORSPolicy(gateway.settings.cors_origins)
+
     @app.before_request
-    async def identify_and_authenticate() -> None:
+    async def identify_and_authenticate() -> Response | None:
         request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER))
         g.request_id = request_id
         current_request_id.set(request_id)
+        if cors.enabled and cors.is_preflight(request):
+            return cors.preflight_response(request)
         if request.routing_exception is not None or request.endpoint is None:
-            return
+            return None
         view = app.view_functions[request.endpoint]
         if not is_public(request.endpoint, view):
             g.principal = gateway.keyring.authenticate(request.headers.get("Authorization"))
         if request.method in _BODY_METHODS and request.mimetype != "application/json":
             raise UnsupportedMediaType()
+        return None
 
     @app.after_request
     async def add_common_headers(response: Response) -> Response:
@@ -110,4 +124,5 @@ def _install_request_hooks(app: Quart, gateway: Gateway) -> None:
             response.headers[REQUEST_ID_HEADER] = request_id
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        cors.decorate(request, response)
         return response

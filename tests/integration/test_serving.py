@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,10 @@ import httpx
 import pytest
 import trustme
 
+from quart_llm import create_app
+from tests.conftest import AUTH
 from tests.support.live_server import LiveServer, running_gateway
+from tests.support.sse_reader import parse_sse
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +62,25 @@ def test_health_over_tls_negotiates_h2_with_alpn(tmp_path: Path) -> None:
             response = client.get("/v1/health")
     assert response.http_version == "HTTP/2"
     assert response.json()["status"] == "ok"
+
+
+def test_quart_response_timeout_does_not_cut_a_stream() -> None:
+    app = create_app({"providers": {"mock": {"options": {"tokens_per_second": 12}}}})
+    app.config["RESPONSE_TIMEOUT"] = 0.3
+    live = LiveServer(app)
+    live.start()
+    try:
+        with httpx.Client(base_url=live.base_url, timeout=10) as client:
+            started = time.monotonic()
+            response = client.post(
+                "/v1/chat/stream",
+                headers=AUTH,
+                json={"model": "mock-1", "messages": [{"role": "user", "content": "a b c"}]},
+            )
+            elapsed = time.monotonic() - started
+    finally:
+        live.stop()
+    parsed = parse_sse(response.text)
+    assert elapsed > 0.3, "the stream lasted longer than RESPONSE_TIMEOUT"
+    assert parsed.done
+    assert parsed.text.endswith("You said: a b c")
