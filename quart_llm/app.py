@@ -11,9 +11,11 @@ from quart_schema import QuartSchema
 from werkzeug.exceptions import UnsupportedMediaType
 
 from quart_llm.auth import KeyRing, is_public
+from quart_llm.background import BackgroundTasks
 from quart_llm.blueprints.chat import create_chat_blueprint
 from quart_llm.blueprints.health import create_health_blueprint, gateway_version
 from quart_llm.blueprints.models import create_models_blueprint
+from quart_llm.blueprints.usage import create_usage_blueprint
 from quart_llm.config import Settings
 from quart_llm.cors import CORSPolicy
 from quart_llm.error_handlers import register_error_handlers
@@ -23,6 +25,9 @@ from quart_llm.logging_setup import configure_logging
 from quart_llm.models_catalog import ModelsCatalog
 from quart_llm.openapi import GatewayOpenAPIProvider
 from quart_llm.providers import build_providers
+from quart_llm.quotas.rate_limiter import GatewayRateLimiter
+from quart_llm.quotas.service import QuotaService
+from quart_llm.quotas.stores import build_quota_store
 from quart_llm.request_ids import REQUEST_ID_HEADER, choose_request_id, current_request_id
 from quart_llm.security_headers import SECURITY_HEADERS
 from quart_llm.settings import load_settings
@@ -34,7 +39,7 @@ _RESPONSE_TIMEOUT_MARGIN = 30.0
 def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     """Build a fresh gateway app; `overrides` win over every settings layer."""
     settings = load_settings(overrides)
-    app = Quart("quart_llm")
+    app = Quart("quart_llm", static_folder=None)
     _configure(app, settings)
     QuartSchema(
         app,
@@ -61,6 +66,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
         models=ModelsCatalog(
             providers, settings.models.cache_seconds, settings.health.probe_timeout_seconds * 2
         ),
+        quotas=QuotaService(build_quota_store(settings.redis_url), settings.limits),
+        tasks=BackgroundTasks(),
     )
     app.extensions[EXTENSION_KEY] = gateway
     _install_request_hooks(app, gateway)
@@ -68,6 +75,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(create_health_blueprint())
     app.register_blueprint(create_models_blueprint())
     app.register_blueprint(create_chat_blueprint())
+    app.register_blueprint(create_usage_blueprint())
+    GatewayRateLimiter.refuse_per_route_limits(app)
+    app.extensions["quart_llm.rate_limiter"] = GatewayRateLimiter(app, gateway.quotas)
+    app.config["QUART_RATE_LIMITER_ENABLED"] = settings.limits.enabled
 
     if settings.trusted_proxy_hops:
         app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
+from quart import g
 
 from quart_llm.errors import AuthenticationFailed
 
@@ -26,7 +27,7 @@ def public[F: Callable[..., Any]](func: F) -> F:
     return func
 
 
-PUBLIC_ENDPOINTS = frozenset({"openapi", "static"})
+PUBLIC_ENDPOINTS = frozenset({"openapi"})
 """Endpoints registered by extensions, which cannot carry the attribute: the OpenAPI document."""
 
 
@@ -39,6 +40,14 @@ class Principal:
     """Who is calling: the key id only."""
 
     key_id: str
+
+
+def current_principal() -> Principal:
+    """The authenticated caller of the current request."""
+    principal = g.get("principal")
+    if not isinstance(principal, Principal):
+        raise AuthenticationFailed("Authentication required.", code="missing_api_key")
+    return principal
 
 
 def _digest(key: str) -> bytes:

@@ -1,7 +1,8 @@
-"""The work behind the chat routes: route, check, call the upstream, shape the answer.
+"""The work behind the chat routes: route, admit, call the upstream, shape the answer, settle.
 
 Everything a stream needs is resolved here, inside the request, and handed to the generator:
-Quart 0.23 gives streaming generators an empty `g`.
+Quart 0.23 gives streaming generators an empty `g`. Quotas are settled on every ending: in the
+request for whole answers, from the stream's end hook (disconnects included) for streams.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from typing import Any
 
 from quart import Response
 
+from quart_llm.auth import Principal
 from quart_llm.chat_stream import StreamContext, chat_events
 from quart_llm.errors import GatewayError, UpstreamTimeout
 from quart_llm.gateway import Gateway
 from quart_llm.providers.types import Completion, Usage
+from quart_llm.quotas.service import Admission
+from quart_llm.quotas.store import UsageRecord
 from quart_llm.request_ids import current_request_id
 from quart_llm.responses import json_response
 from quart_llm.routing import Route, resolve_route
@@ -42,16 +46,42 @@ def route_request(gateway: Gateway, request: ChatRequest) -> Route:
     return route
 
 
-async def complete_chat(gateway: Gateway, request: ChatRequest) -> Response:
-    route = route_request(gateway, request)
-    completion = await _complete_within_deadline(route, request)
-    return json_response(
-        _completion_body(route, request, completion),
-        headers={PROVIDER_HEADER: route.provider.name},
+async def admit(
+    gateway: Gateway, principal: Principal, request: ChatRequest, prompt_estimate: int
+) -> Admission:
+    return await gateway.quotas.admit(principal.key_id, prompt_estimate, request.output_limit)
+
+
+def usage_record(route: Route, usage: Usage) -> UsageRecord:
+    return UsageRecord(
+        provider=route.provider.name,
+        model=route.model,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        estimated=usage.estimated,
     )
 
 
-async def stream_chat(gateway: Gateway, request: ChatRequest, *, include_usage: bool) -> Response:
+async def complete_chat(gateway: Gateway, principal: Principal, request: ChatRequest) -> Response:
+    route = route_request(gateway, request)
+    prompt_estimate = estimate_prompt_tokens(request.messages)
+    admission = await admit(gateway, principal, request, prompt_estimate)
+    record: UsageRecord | None = None
+    try:
+        completion = await _complete_within_deadline(route, request)
+        usage = completion.usage or _estimated_usage(completion, prompt_estimate)
+        body = _completion_body(route, completion, usage)
+        record = usage_record(route, usage)
+    except BaseException:
+        gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-chat")
+        raise
+    await gateway.quotas.finish(admission, record)
+    return json_response(body, headers={PROVIDER_HEADER: route.provider.name, **admission.headers})
+
+
+async def stream_chat(
+    gateway: Gateway, principal: Principal, request: ChatRequest, *, include_usage: bool
+) -> Response:
     """Start the upstream stream; errors before its first chunk are real HTTP errors.
 
     The view waits up to `sse.keepalive_seconds` for the first chunk. A failure in that window
@@ -60,12 +90,14 @@ async def stream_chat(gateway: Gateway, request: ChatRequest, *, include_usage: 
     """
     route = route_request(gateway, request)
     provider = route.provider
+    prompt_estimate = estimate_prompt_tokens(request.messages)
+    admission = await admit(gateway, principal, request, prompt_estimate)
     stream = UpstreamStream(
         provider.name, provider.stream_chat(request, route.model), provider.settings.timeouts
     )
-    stream.start()
     keepalive = gateway.settings.sse.keepalive_seconds
     try:
+        stream.start()
         try:
             first = await stream.next(keepalive)
         except TimeoutError:
@@ -74,19 +106,27 @@ async def stream_chat(gateway: Gateway, request: ChatRequest, *, include_usage: 
             raise first
     except BaseException:
         await stream.aclose()
+        gateway.tasks.spawn(gateway.quotas.finish(admission, None), "release-stream")
         raise
+
+    def settle(context: StreamContext) -> None:
+        record = usage_record(route, context.final_usage())
+        gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-stream")
+        log_stream_outcome(context)
+
     context = StreamContext(
         completion_id=new_completion_id(),
         model=route.public_model,
         provider=provider.name,
         include_usage=include_usage,
         keepalive_seconds=keepalive,
-        prompt_estimate=estimate_prompt_tokens(request.messages),
+        prompt_estimate=prompt_estimate,
         request_id=current_request_id.get(),
-        on_finish=log_stream_outcome,
+        on_finish=settle,
     )
     return sse_response(
-        chat_events(stream, first, context), headers={PROVIDER_HEADER: provider.name}
+        chat_events(stream, first, context),
+        headers={PROVIDER_HEADER: provider.name, **admission.headers},
     )
 
 
@@ -117,15 +157,14 @@ async def _complete_within_deadline(route: Route, request: ChatRequest) -> Compl
         ) from None
 
 
-def _completion_body(route: Route, request: ChatRequest, completion: Completion) -> dict[str, Any]:
-    usage = completion.usage
-    if usage is None:
-        text = "".join(
-            str(choice.get("message", {}).get("content") or "") for choice in completion.choices
-        )
-        usage = Usage(
-            estimate_prompt_tokens(request.messages), estimate_text_tokens(text), estimated=True
-        )
+def _estimated_usage(completion: Completion, prompt_estimate: int) -> Usage:
+    text = "".join(
+        str(choice.get("message", {}).get("content") or "") for choice in completion.choices
+    )
+    return Usage(prompt_estimate, estimate_text_tokens(text), estimated=True)
+
+
+def _completion_body(route: Route, completion: Completion, usage: Usage) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": new_completion_id(),
         "object": "chat.completion",

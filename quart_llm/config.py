@@ -105,6 +105,46 @@ class LoggingSettings(_Strict):
         return level.upper() if isinstance(level, str) else level
 
 
+class WindowSetting(_Strict):
+    count: PositiveInt
+    period_seconds: PositiveInt
+
+
+class TierSettings(_Strict):
+    """The quotas of one tier of keys; an empty list or `concurrent_streams = 0` means none."""
+
+    requests: list[WindowSetting] = Field(
+        default_factory=lambda: [
+            WindowSetting(count=600, period_seconds=60),
+            WindowSetting(count=50_000, period_seconds=86_400),
+        ]
+    )
+    tokens: list[WindowSetting] = Field(default_factory=list)
+    concurrent_streams: Annotated[int, Field(ge=0)] = 64
+    default_max_tokens: PositiveInt = 1024
+
+
+class LimitsSettings(_Strict):
+    enabled: bool = True
+    on_store_failure: Literal["open", "closed"] = "open"
+    lease_seconds: Annotated[float, Field(ge=3.0)] = 30.0
+    usage_periods: list[PositiveInt] = Field(default_factory=lambda: [3600, 86_400])
+    default: TierSettings = TierSettings()
+    tiers: dict[str, TierSettings] = Field(default_factory=dict)
+    keys: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keys_name_tiers(self) -> LimitsSettings:
+        for key_id, tier in self.keys.items():
+            if tier != "default" and tier not in self.tiers:
+                raise ValueError(f"key {key_id!r} names tier {tier!r}, which is not configured")
+        return self
+
+    def tier_for(self, key_id: str) -> TierSettings:
+        name = self.keys.get(key_id, "default")
+        return self.default if name == "default" else self.tiers[name]
+
+
 class Settings(_Strict):
     env: str
     api_keys: list[SecretStr] = Field(default_factory=list)
@@ -118,6 +158,7 @@ class Settings(_Strict):
     health: HealthSettings = HealthSettings()
     models: ModelsSettings = ModelsSettings()
     logging: LoggingSettings = LoggingSettings()
+    limits: LimitsSettings = LimitsSettings()
 
     @field_validator("redis_url")
     @classmethod

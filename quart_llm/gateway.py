@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from quart import current_app
 
 from quart_llm.auth import KeyRing
+from quart_llm.background import BackgroundTasks
 from quart_llm.config import Settings
 from quart_llm.health import HealthChecker
 from quart_llm.models_catalog import ModelsCatalog
 from quart_llm.providers import Provider
+from quart_llm.quotas.service import QuotaService
 
 EXTENSION_KEY = "quart_llm"
 
@@ -22,14 +24,19 @@ class Gateway:
     providers: dict[str, Provider]
     health: HealthChecker
     models: ModelsCatalog
+    quotas: QuotaService
+    tasks: BackgroundTasks
 
     async def start(self) -> None:
+        await self.quotas.start()
         for provider in self.providers.values():
             await provider.start()
 
     async def stop(self) -> None:
+        await self.tasks.drain(timeout=5.0)
         for provider in self.providers.values():
             await provider.aclose()
+        await self.quotas.stop()
 
 
 def current_gateway() -> Gateway:

@@ -37,6 +37,7 @@ def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
         ("/v1/models", "get"): "list_models",
         ("/v1/chat/completions", "post"): "create_chat_completion",
         ("/v1/chat/stream", "post"): "stream_chat_completion",
+        ("/v1/usage", "get"): "get_usage",
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response
 from quart_schema import document_response, tag, validate_request
 
+from quart_llm.auth import current_principal
 from quart_llm.chat_service import complete_chat, stream_chat
 from quart_llm.gateway import current_gateway
 from quart_llm.openapi import streams_events
@@ -39,8 +40,10 @@ def create_chat_blueprint() -> Blueprint:
         gateway = current_gateway()
         if data.stream:
             include_usage = bool(data.stream_options and data.stream_options.include_usage)
-            return await stream_chat(gateway, data, include_usage=include_usage)
-        return await complete_chat(gateway, data)
+            return await stream_chat(
+                gateway, current_principal(), data, include_usage=include_usage
+            )
+        return await complete_chat(gateway, current_principal(), data)
 
     @blueprint.post("/v1/chat/stream")
     @tag(["chat"])
@@ -59,6 +62,6 @@ def create_chat_blueprint() -> Blueprint:
         The same request as `/v1/chat/completions`, always streamed and always with a usage
         chunk before `data: [DONE]`; `stream` in the body is ignored.
         """
-        return await stream_chat(current_gateway(), data, include_usage=True)
+        return await stream_chat(current_gateway(), current_principal(), data, include_usage=True)
 
     return blueprint

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from quart import Blueprint, Response
+from quart_rate_limiter import rate_exempt
 from quart_schema import document_response, security_scheme, tag
 
 from quart_llm.auth import public
@@ -24,6 +25,7 @@ def create_health_blueprint() -> Blueprint:
     blueprint = Blueprint("health", __name__)
 
     @blueprint.get("/v1/health")
+    @rate_exempt
     @public
     @security_scheme([])
     @tag(["health"])

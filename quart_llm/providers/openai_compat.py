@@ -1,13 +1,24 @@
 """Any OpenAI-compatible server: vLLM, llama.cpp's server, LM Studio, OpenAI itself.
 
-Streams are read as SSE with our own framer (never httpx's `aiter_lines`, which splits inside
-JSON strings on U+2028 and friends). A stream is complete only with `[DONE]` or a
-`finish_reason`; anything else is reported as a failure, never as a clean end.
+Only OpenAI's own request fields are forwarded; OpenRouter's sampling extras are refused (400)
+before any I/O, as strict servers reject them. Streams are read as SSE with our own framer
+(never httpx's `aiter_lines`, which splits inside JSON strings on U+2028 and friends). A stream
+is complete only with `[DONE]` or a `finish_reason`; anything else is reported as a failure,
+never as a clean end. An in-band error before any chunk was handed on is an upstream status
+error; after one it can only be reported in-band, so it is a protocol error.
+
+After `[DONE]` the few bytes that end the HTTP body are read (briefly), so the connection goes
+back to the pool instead of being dropped. Upstream error text never carries the upstream key.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -21,25 +32,52 @@ from quart_llm.providers.http import HTTPProvider, parse_json_body, read_bounded
 from quart_llm.providers.types import Completion, StreamChunk, Usage
 from quart_llm.request_ids import REQUEST_ID_HEADER, current_request_id
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.sse_decoder import iter_sse_events
+from quart_llm.sse_decoder import ServerSentEvent, iter_sse_events
 
 _GATEWAY_FIELDS = frozenset({"provider", "model", "messages", "stream", "stream_options"})
+OPENROUTER_EXTRAS = frozenset({"top_k", "min_p", "repetition_penalty"})
 _USAGE_DETAILS = ("prompt_tokens_details", "completion_tokens_details", "cost_details")
-_MAX_BODY = 64 * 1024 * 1024
+_MAX_ERROR_MESSAGE = 500
+_DRAIN_SECONDS = 0.25
+_KEY_LIKE = re.compile(r"\bsk-[\w*\-]{6,}")
+
+
+@dataclass(slots=True)
+class _StreamState:
+    started: bool = False
+    finished: bool = False
+    done: bool = False
+    roles: set[int] = field(default_factory=set)
 
 
 class OpenAICompatProvider(HTTPProvider):
     kind = "openai"
+    unsupported_fields = OPENROUTER_EXTRAS
 
     def __init__(self, name: str, settings: ProviderSettings) -> None:
         super().__init__(name, settings)
         options = settings.options
         self.max_line_bytes = int(options.get("max_line_bytes", DEFAULT_MAX_LINE_BYTES))
+        if self.max_line_bytes < 1:
+            raise ValueError("options.max_line_bytes must be positive")
         self.request_usage = bool(options.get("request_usage", True))
+        self.sampling_extensions = bool(options.get("sampling_extensions", False))
+
+    def check_supported(self, request: ChatRequest) -> None:
+        """vLLM, llama.cpp and LM Studio accept top_k, min_p and repetition_penalty when the
+        operator says so (`options.sampling_extensions`); strict servers would refuse them."""
+        if self.sampling_extensions:
+            return
+        super().check_supported(request)
 
     def build_payload(self, request: ChatRequest, model: str, *, stream: bool) -> dict[str, Any]:
         payload = request.model_dump(
-            mode="json", exclude_none=True, exclude=set(_GATEWAY_FIELDS), by_alias=True
+            mode="json",
+            exclude_none=True,
+            exclude=set(_GATEWAY_FIELDS)
+            if self.sampling_extensions
+            else set(_GATEWAY_FIELDS | self.unsupported_fields),
+            by_alias=True,
         )
         payload["model"] = model
         payload["messages"] = [
@@ -58,20 +96,48 @@ class OpenAICompatProvider(HTTPProvider):
             headers[REQUEST_ID_HEADER] = request_id
         return headers
 
+    async def raise_for_status(self, response: httpx.Response) -> None:
+        try:
+            await super().raise_for_status(response)
+        except UpstreamStatusError as exc:
+            raise UpstreamStatusError(
+                self.name,
+                self.redact(exc.detail),
+                upstream_status=exc.upstream_status,
+                headers=exc.headers,
+            ) from None
+
+    def redact(self, text: str) -> str:
+        """Upstream text without the upstream key, whole or in OpenAI's masked form."""
+        key = self.settings.resolved_api_key()
+        if key:
+            text = text.replace(key, "[redacted]")
+        return _KEY_LIKE.sub("[redacted]", text)
+
     async def probe(self) -> None:
         with map_upstream_errors(self.name):
-            response = await self.client.get("/models")
-            await self.raise_for_status(response)
+            async with self.client.stream(
+                "GET", "/models", timeout=httpx.Timeout(self.settings.timeouts.connect)
+            ) as response:
+                await self.raise_for_status(response)
+                if response.status_code != 200:
+                    raise UpstreamProtocolError(
+                        self.name, f"the model list answered {response.status_code}"
+                    )
 
     async def list_models(self) -> list[str]:
         with map_upstream_errors(self.name):
-            response = await self.client.get("/models")
-            await self.raise_for_status(response)
-        parsed = parse_json_body(self.name, response.content)
+            async with self.client.stream("GET", "/models") as response:
+                body = await self._read_json_body(response)
+        parsed = parse_json_body(self.name, body)
         data = parsed.get("data") if isinstance(parsed, Mapping) else None
         if not isinstance(data, list):
             raise UpstreamProtocolError(self.name, "the model list has no `data` array")
-        return [str(item["id"]) for item in data if isinstance(item, Mapping) and "id" in item]
+        return [
+            item["id"]
+            for item in data
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str) and item["id"]
+        ]
 
     async def complete(self, request: ChatRequest, model: str) -> Completion:
         payload = self.build_payload(request, model, stream=False)
@@ -83,9 +149,7 @@ class OpenAICompatProvider(HTTPProvider):
                 headers=self.request_headers(),
                 timeout=self.whole_answer_timeout(),
             ) as response:
-                await self.raise_for_status(response)
-                self.require_content_type(response, "application/json")
-                body = await read_bounded(response, _MAX_BODY)
+                body = await self._read_json_body(response)
         parsed = parse_json_body(self.name, body)
         if not isinstance(parsed, Mapping):
             raise UpstreamProtocolError(self.name, "the answer is not a JSON object")
@@ -94,8 +158,7 @@ class OpenAICompatProvider(HTTPProvider):
         if not isinstance(choices, list) or not choices:
             raise UpstreamProtocolError(self.name, "the answer has no choices")
         for choice in choices:
-            if isinstance(choice, Mapping) and choice.get("error"):
-                self._raise_in_band_error(choice, started=False)
+            self._check_whole_choice(choice)
         extra = {
             key: parsed[key] for key in ("system_fingerprint", "service_tier") if key in parsed
         }
@@ -112,55 +175,89 @@ class OpenAICompatProvider(HTTPProvider):
             ) as response:
                 await self.raise_for_status(response)
                 self.require_content_type(response, "text/event-stream")
-                async for chunk in self._read_events(response):
-                    yield chunk
+                async with aclosing(self._read_events(response)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
 
-    async def _read_events(self, response: httpx.Response) -> AsyncIterator[StreamChunk]:
-        started = False
-        finished = False
-        try:
-            async for event in iter_sse_events(
-                response.aiter_raw(), max_line_bytes=self.max_line_bytes
-            ):
-                data = event.data
-                if not data:
-                    continue
-                if data.startswith("[DONE]"):
-                    return
-                chunk = self._parse_chunk(data, started=started)
-                if chunk is None:
-                    continue
-                started = started or bool(chunk.choices)
-                finished = finished or any(c.get("finish_reason") for c in chunk.choices)
-                yield chunk
-        except LineTooLongError as exc:
-            raise UpstreamProtocolError(self.name, f"an event was too long ({exc})") from exc
-        if not finished:
-            raise UpstreamProtocolError(self.name, "the stream ended before it was complete")
+    async def _read_json_body(self, response: httpx.Response) -> bytes:
+        await self.raise_for_status(response)
+        self.require_content_type(response, "application/json")
+        body = await read_bounded(response, self.max_line_bytes + 1)
+        if len(body) > self.max_line_bytes:
+            raise UpstreamProtocolError(
+                self.name, f"the answer exceeds {self.max_line_bytes} bytes"
+            )
+        return body
 
-    def _parse_chunk(self, data: str, *, started: bool) -> StreamChunk | None:
+    async def _read_events(self, response: httpx.Response) -> AsyncGenerator[StreamChunk]:
+        state = _StreamState()
+        events = iter_sse_events(response.aiter_bytes(), max_line_bytes=self.max_line_bytes)
+        async with aclosing(events):
+            try:
+                async for event in events:
+                    chunk = self._parse_event(event, state)
+                    if state.done:
+                        break
+                    if chunk is not None:
+                        state.started = True
+                        yield chunk
+            except LineTooLongError as exc:
+                raise UpstreamProtocolError(self.name, f"an event was too long ({exc})") from exc
+            if not (state.done or state.finished):
+                raise UpstreamProtocolError(self.name, "the stream ended before it was complete")
+            if state.done:
+                await _drain(events)
+
+    def _parse_event(self, event: ServerSentEvent, state: _StreamState) -> StreamChunk | None:
+        data = event.data
+        if not data:
+            return None
+        if data.startswith("[DONE]"):
+            state.done = True
+            return None
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise UpstreamProtocolError(self.name, "the stream carried a malformed event") from exc
         if not isinstance(parsed, Mapping):
             raise UpstreamProtocolError(self.name, "the stream carried a non-object event")
-        self._raise_in_band_error(parsed, started=started)
+        self._raise_in_band_error(parsed, started=state.started)
         raw_choices = parsed.get("choices") or []
         if not isinstance(raw_choices, list):
             raise UpstreamProtocolError(self.name, "a chunk's choices are not a list")
-        choices: list[dict[str, Any]] = []
-        for choice in raw_choices:
-            if not isinstance(choice, dict):
-                raise UpstreamProtocolError(self.name, "a chunk choice is not an object")
-            if choice.get("finish_reason") == "error":
-                raise self._mid_stream_error("the upstream ended the answer with an error")
-            choice.pop("native_finish_reason", None)
-            choices.append(choice)
+        choices = [self._stream_choice(choice, state) for choice in raw_choices]
         usage = self._usage(parsed.get("usage"))
         if not choices and usage is None:
             return None
         return StreamChunk(choices=choices, usage=usage)
+
+    def _stream_choice(self, choice: Any, state: _StreamState) -> dict[str, Any]:
+        if not isinstance(choice, dict):
+            raise UpstreamProtocolError(self.name, "a chunk choice is not an object")
+        self._raise_in_band_error(choice, started=state.started)
+        if choice.get("finish_reason") == "error":
+            raise self._in_band_error("the upstream ended the answer with an error", state.started)
+        choice.pop("native_finish_reason", None)
+        delta = choice.get("delta")
+        index = choice.get("index")
+        index = index if isinstance(index, int) else 0
+        if isinstance(delta, dict) and index not in state.roles:
+            state.roles.add(index)
+            if "role" not in delta:
+                choice["delta"] = {"role": "assistant", **delta}
+        state.finished = state.finished or bool(choice.get("finish_reason"))
+        return choice
+
+    def _check_whole_choice(self, choice: Any) -> None:
+        if not isinstance(choice, dict):
+            raise UpstreamProtocolError(self.name, "an answer choice is not an object")
+        self._raise_in_band_error(choice, started=False)
+        choice.pop("native_finish_reason", None)
+        finish_reason = choice.get("finish_reason")
+        if finish_reason == "error":
+            raise self._in_band_error("the upstream ended the answer with an error", False)
+        if not finish_reason:
+            raise UpstreamProtocolError(self.name, "the answer ended before it was complete")
 
     def _raise_in_band_error(self, parsed: Mapping[str, Any], *, started: bool) -> None:
         error = parsed.get("error")
@@ -170,36 +267,57 @@ class OpenAICompatProvider(HTTPProvider):
         upstream_status = 502
         if isinstance(error, Mapping):
             message = str(error.get("message") or message)
-            code = error.get("code")
-            if isinstance(code, int) and 400 <= code <= 599:
-                upstream_status = code
+            upstream_status = _error_status(error.get("code")) or upstream_status
         elif isinstance(error, str):
             message = error
-        message = message[:500]
-        if started:
-            raise self._mid_stream_error(message)
-        raise UpstreamStatusError(
-            self.name, f"upstream error: {message}", upstream_status=upstream_status
-        )
+        raise self._in_band_error(message, started, upstream_status)
 
-    def _mid_stream_error(self, message: str) -> UpstreamError:
-        return UpstreamProtocolError(
-            self.name, f"upstream failed mid-stream: {message[:500]}", code="upstream_stream_error"
+    def _in_band_error(
+        self, message: str, started: bool, upstream_status: int = 502
+    ) -> UpstreamError:
+        message = self.redact(message)[:_MAX_ERROR_MESSAGE]
+        if started:
+            return UpstreamProtocolError(
+                self.name, f"upstream failed mid-stream: {message}", code="upstream_stream_error"
+            )
+        return UpstreamStatusError(
+            self.name, f"upstream error: {message}", upstream_status=upstream_status
         )
 
     @staticmethod
     def _usage(raw: Any) -> Usage | None:
         if not isinstance(raw, Mapping):
             return None
-        prompt = raw.get("prompt_tokens")
-        completion = raw.get("completion_tokens")
-        if not isinstance(prompt, int) or not isinstance(completion, int):
+        prompt = _count(raw.get("prompt_tokens"))
+        completion = _count(raw.get("completion_tokens"))
+        if prompt is None or completion is None:
             return None
         cost = raw.get("cost")
+        if not isinstance(cost, int | float) or isinstance(cost, bool):
+            cost = None
         details = {key: raw[key] for key in _USAGE_DETAILS if isinstance(raw.get(key), Mapping)}
         return Usage(
-            prompt,
-            completion,
-            cost=float(cost) if isinstance(cost, int | float) else None,
-            details=details,
+            prompt, completion, cost=None if cost is None else float(cost), details=details
         )
+
+
+async def _drain(events: AsyncIterator[ServerSentEvent]) -> None:
+    """Read what follows `[DONE]` for a moment; a body ended in time keeps its connection."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError, LineTooLongError):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            async for _ in events:
+                pass
+
+
+def _error_status(code: Any) -> int | None:
+    if isinstance(code, str) and code.strip().isdigit():
+        code = int(code)
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+        return code
+    return None
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None

@@ -1,23 +1,38 @@
 """OpenRouter: the OpenAI-compatible wire plus its own ways.
 
-Attribution headers go to OpenRouter only; `: OPENROUTER PROCESSING` comments are skipped by
-the SSE decoder; errors arrive inside 200 bodies and as mid-stream chunks with
+Attribution headers go to OpenRouter only, made header-safe (non-ASCII titles are
+percent-encoded rather than failing start-up); its sampling extras (`top_k`, `min_p`,
+`repetition_penalty`) are forwarded. `: OPENROUTER PROCESSING` comments are skipped by the SSE
+decoder; errors arrive inside 200 bodies and as mid-stream chunks with a top-level `error` and
 `finish_reason: "error"` (both handled by the OpenAI-compatible reader); usage carries `cost`.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from quart_llm.providers.openai_compat import OpenAICompatProvider
+
+_HEADER_SAFE = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) != "%")
 
 
 class OpenRouterProvider(OpenAICompatProvider):
     kind = "openrouter"
+    unsupported_fields = frozenset()
 
     def default_headers(self) -> dict[str, str]:
         headers = super().default_headers()
         if self.settings.http_referer:
-            headers["HTTP-Referer"] = self.settings.http_referer
+            headers["HTTP-Referer"] = header_value(self.settings.http_referer)
         if self.settings.app_title:
-            headers["X-OpenRouter-Title"] = self.settings.app_title
-            headers["X-Title"] = self.settings.app_title
+            title = header_value(self.settings.app_title)
+            headers["X-OpenRouter-Title"] = title
+            headers["X-Title"] = title
         return headers
+
+
+def header_value(text: str) -> str:
+    """`text` as it is when it is printable ASCII, else percent-encoded (UTF-8)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return quote(text, safe=_HEADER_SAFE)

@@ -1,0 +1,38 @@
+"""A key's quotas, as the store's limits, resolved once per tier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from quart_llm.config import LimitsSettings, TierSettings
+from quart_llm.quotas.store import WindowLimit
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaPolicy:
+    requests: tuple[WindowLimit, ...]
+    tokens: tuple[WindowLimit, ...]
+    concurrent_streams: int
+    default_max_tokens: int
+
+    @classmethod
+    def from_tier(cls, tier: TierSettings) -> QuotaPolicy:
+        return cls(
+            requests=tuple(WindowLimit(w.count, w.period_seconds) for w in tier.requests),
+            tokens=tuple(WindowLimit(w.count, w.period_seconds) for w in tier.tokens),
+            concurrent_streams=tier.concurrent_streams,
+            default_max_tokens=tier.default_max_tokens,
+        )
+
+
+class PolicyBook:
+    """Which policy applies to a key id."""
+
+    def __init__(self, settings: LimitsSettings) -> None:
+        self._default = QuotaPolicy.from_tier(settings.default)
+        self._tiers = {name: QuotaPolicy.from_tier(tier) for name, tier in settings.tiers.items()}
+        self._keys = dict(settings.keys)
+
+    def for_key(self, key_id: str) -> QuotaPolicy:
+        tier = self._keys.get(key_id, "default")
+        return self._tiers.get(tier, self._default)

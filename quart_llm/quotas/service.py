@@ -1,0 +1,171 @@
+"""What the routes ask of quotas: count a request, admit a chat, settle it when it ends.
+
+A chat is admitted by taking a concurrency slot and reserving its worst case in tokens (the
+prompt estimate plus `max_tokens`, or the tier's default); when it ends, however it ends, the
+real usage replaces the reservation and the slot is freed. When the store is unreachable the
+configured policy decides: fail open (serve, log loudly, count it) or fail closed (503).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from quart_llm.config import LimitsSettings
+from quart_llm.errors import ServiceUnavailable
+from quart_llm.quotas import headers
+from quart_llm.quotas.leases import LeaseKeeper
+from quart_llm.quotas.policy import PolicyBook, QuotaPolicy
+from quart_llm.quotas.store import (
+    Decision,
+    QuotaBackendUnavailable,
+    QuotaStore,
+    UsageRecord,
+    UsageReport,
+    WindowLimit,
+)
+
+logger = logging.getLogger("quart_llm.quotas")
+_WARN_EVERY_SECONDS = 10.0
+
+
+@dataclass(slots=True)
+class Admission:
+    key_id: str
+    reserved: int = 0
+    token_limits: tuple[WindowLimit, ...] = ()
+    windows: tuple[int, ...] = ()
+    lease_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    finished: bool = False
+
+
+class QuotaService:
+    def __init__(self, store: QuotaStore, settings: LimitsSettings) -> None:
+        self.store = store
+        self.enabled = settings.enabled
+        self.fail_open = settings.on_store_failure == "open"
+        self.usage_periods = tuple(sorted(set(settings.usage_periods)))
+        self.policies = PolicyBook(settings)
+        self.leases = LeaseKeeper(store, settings.lease_seconds)
+        self.store_failures = 0
+        self._last_warning = 0.0
+
+    async def start(self) -> None:
+        await self.store.start()
+        self.leases.start()
+
+    async def stop(self) -> None:
+        await self.leases.stop()
+        await self.store.close()
+
+    def policy(self, key_id: str) -> QuotaPolicy:
+        return self.policies.for_key(key_id)
+
+    async def count_request(self, key_id: str) -> Decision | None:
+        """Count one request against the key's request limits; raise 429 when refused."""
+        limits = self.policy(key_id).requests
+        if not self.enabled or not limits:
+            return None
+        try:
+            decision = await self.store.hit_request_limits(key_id, limits)
+        except QuotaBackendUnavailable:
+            self._store_failed("request limits")
+            return None
+        if not decision.allowed:
+            raise headers.requests_refused(decision)
+        return decision
+
+    async def admit(self, key_id: str, prompt_estimate: int, max_tokens: int | None) -> Admission:
+        """Take a concurrency slot and reserve tokens; raise 429 (or 503) when refused."""
+        admission = Admission(key_id)
+        policy = self.policy(key_id)
+        if not self.enabled:
+            return admission
+        try:
+            try:
+                if policy.concurrent_streams:
+                    await self._take_slot(admission, policy.concurrent_streams)
+                if policy.tokens:
+                    needed = prompt_estimate + (max_tokens or policy.default_max_tokens)
+                    await self._reserve(admission, policy.tokens, needed)
+            except QuotaBackendUnavailable:
+                self._store_failed("admission")
+        except BaseException:
+            await self.finish(admission, None)
+            raise
+        return admission
+
+    async def _take_slot(self, admission: Admission, cap: int) -> None:
+        lease_id = secrets.token_hex(8)
+        granted, _ = await self.store.acquire_lease(
+            admission.key_id, cap, lease_id, self.leases.lease_seconds
+        )
+        if not granted:
+            raise headers.streams_refused(cap)
+        admission.lease_id = lease_id
+        self.leases.track(admission.key_id, lease_id)
+
+    async def _reserve(self, admission: Admission, limits: tuple[WindowLimit, ...], n: int) -> None:
+        decision = await self.store.reserve_tokens(admission.key_id, limits, n)
+        if not decision.allowed:
+            raise headers.tokens_refused(decision, n)
+        admission.reserved = n
+        admission.token_limits = limits
+        admission.windows = decision.windows
+        state = headers.tightest(decision)
+        if state is not None:
+            admission.headers.update(headers.token_limit_headers(state))
+
+    async def finish(self, admission: Admission, record: UsageRecord | None) -> None:
+        """Settle the reservation with the real usage, free the slot, count the usage."""
+        if admission.finished:
+            return
+        admission.finished = True
+        used = record.prompt_tokens + record.completion_tokens if record else 0
+        try:
+            if admission.lease_id is not None:
+                self.leases.forget(admission.key_id, admission.lease_id)
+                await self.store.release_lease(admission.key_id, admission.lease_id)
+            if admission.reserved:
+                await self.store.settle_tokens(
+                    admission.key_id,
+                    admission.token_limits,
+                    admission.windows,
+                    used - admission.reserved,
+                )
+            if record is not None and self.enabled:
+                await self.store.record_usage(admission.key_id, record, self.usage_periods)
+        except QuotaBackendUnavailable:
+            self._store_failed("settlement", may_refuse=False)
+
+    async def usage(self, key_id: str) -> UsageReport:
+        try:
+            return await self.store.read_usage(key_id, self.usage_periods)
+        except QuotaBackendUnavailable:
+            self._store_failed("usage report", may_refuse=False)
+            raise ServiceUnavailable(
+                "Usage is unavailable: the quota store cannot be reached.",
+                code="quota_store_unavailable",
+                headers={"Retry-After": "5"},
+            ) from None
+
+    def _store_failed(self, what: str, *, may_refuse: bool = True) -> None:
+        self.store_failures += 1
+        if may_refuse and not self.fail_open:
+            raise ServiceUnavailable(
+                "The quota store cannot be reached; requests are refused until it returns.",
+                code="quota_store_unavailable",
+                headers={"Retry-After": "5"},
+            )
+        now = time.monotonic()
+        if now - self._last_warning >= _WARN_EVERY_SECONDS:
+            self._last_warning = now
+            logger.error(
+                "QUOTA STORE UNREACHABLE: serving without quotas (fail open) during %s; "
+                "%d failures so far",
+                what,
+                self.store_failures,
+            )

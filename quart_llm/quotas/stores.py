@@ -1,0 +1,13 @@
+"""The quota store for a deployment: Redis when `redis_url` is set, else this process."""
+
+from __future__ import annotations
+
+from quart_llm.quotas.memory_store import MemoryQuotaStore
+from quart_llm.quotas.redis_store import RedisQuotaStore
+from quart_llm.quotas.store import QuotaStore
+
+
+def build_quota_store(redis_url: str) -> QuotaStore:
+    if redis_url:
+        return RedisQuotaStore(redis_url)
+    return MemoryQuotaStore()
