@@ -7,6 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from quart_llm.auth import key_id_for_key
 from quart_llm.settings import ROOT_PATH, ConfigurationError, hash_key, load_settings
 
 DEFAULT_SPEC_PATH = ROOT_PATH / "openapi" / "openapi.json"
@@ -23,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     spec.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
     hashing = commands.add_parser("hash-key", help="print the stored form of an API key")
     hashing.add_argument("key", nargs="?", help="the key (read from a prompt when omitted)")
+    key_id = commands.add_parser("key-id", help="print the key id that logs and limits use")
+    key_id.add_argument("key", nargs="?", help="the key, or its sha256: form")
     commands.add_parser("check-config", help="validate the settings and exit")
     args = parser.parse_args(argv)
 
@@ -31,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args.config, args.bind)
         if args.command == "openapi":
             return _openapi(args.output, args.check)
-        if args.command == "hash-key":
+        if args.command in ("hash-key", "key-id"):
             key = args.key if args.key is not None else getpass.getpass("API key: ")
-            print(hash_key(key))
+            print(hash_key(key) if args.command == "hash-key" else key_id_for_key(key))
             return 0
         settings = load_settings()
     except ConfigurationError as exc:

@@ -66,7 +66,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
         models=ModelsCatalog(
             providers, settings.models.cache_seconds, settings.health.probe_timeout_seconds * 2
         ),
-        quotas=QuotaService(build_quota_store(settings.redis_url), settings.limits),
+        quotas=QuotaService(
+            build_quota_store(settings.redis_url, settings.redis_key_prefix), settings.limits
+        ),
         tasks=BackgroundTasks(),
     )
     app.extensions[EXTENSION_KEY] = gateway

@@ -58,6 +58,13 @@ def key_id_for_digest(digest: bytes) -> str:
     return "key_" + hashlib.sha256(_KEY_ID_CONTEXT + digest).hexdigest()[:12]
 
 
+def key_id_for_key(key: str) -> str:
+    """The key id of a plain key or of its stored `sha256:` form."""
+    if key.startswith("sha256:"):
+        return key_id_for_digest(bytes.fromhex(key.removeprefix("sha256:")))
+    return key_id_for_digest(_digest(key))
+
+
 class KeyRing:
     """The accepted keys as digests."""
 

@@ -151,6 +151,7 @@ class Settings(_Strict):
     default_provider: str = "mock"
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     redis_url: str = ""
+    redis_key_prefix: str = Field(default="quart_llm", min_length=1, pattern=r"^[A-Za-z0-9_.:\-]+$")
     max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
     cors_origins: list[str] = Field(default_factory=list)
     trusted_proxy_hops: Annotated[int, Field(ge=0)] = 0

@@ -6,6 +6,7 @@ import pytest
 
 from quart_llm.__main__ import main
 from quart_llm.openapi_export import render_openapi
+from quart_llm.settings import hash_key
 
 
 def test_hash_key_prints_the_stored_form(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,3 +37,11 @@ def test_openapi_writes_and_checks(tmp_path: Path) -> None:
     assert main(["openapi", "-o", str(target)]) == 0
     assert target.read_text() == render_openapi()
     assert main(["openapi", "--check", "-o", str(target)]) == 0
+
+
+def test_key_id_matches_for_plain_and_hashed_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["key-id", "abc"]) == 0
+    plain = capsys.readouterr().out.strip()
+    assert main(["key-id", hash_key("abc")]) == 0
+    assert capsys.readouterr().out.strip() == plain
+    assert plain.startswith("key_")

@@ -7,10 +7,11 @@ Keys (every one expires, except the usage total):
     {prefix}:usage:{subject}:{period}:{window}          hash, until the window end + 1 period
     {prefix}:usage:{subject}:total                      hash, kept
 
-Connections come from a bounded, blocking pool, and redis-py's own retries are switched off:
-a script that timed out may have run, so retrying it could count a request twice. A dead
-connection is replaced when it is next taken from the pool, so the first call after Redis
-returns succeeds without any restart; until then every call fails fast with
+Connections come from a bounded, blocking pool. A call is retried once, on a fresh connection,
+only when the connection itself failed (a pooled connection left over from before a Redis
+restart fails like that, before Redis ever saw the command); a call that timed out is never
+retried, since its script may have run and a retry could count a request twice. So the calls
+after Redis returns succeed without any restart; while it is down every call fails fast with
 `QuotaBackendUnavailable`, bounded by the connect and socket timeouts.
 """
 
@@ -122,7 +123,7 @@ class RedisQuotaStore(QuotaStore):
             timeout=self._connect_timeout + self._socket_timeout,
             socket_timeout=self._socket_timeout,
             socket_connect_timeout=self._connect_timeout,
-            retry=Retry(NoBackoff(), 0),
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)),
         )
         client = Redis.from_pool(pool)
         self._scripts = {

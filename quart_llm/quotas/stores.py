@@ -7,7 +7,7 @@ from quart_llm.quotas.redis_store import RedisQuotaStore
 from quart_llm.quotas.store import QuotaStore
 
 
-def build_quota_store(redis_url: str) -> QuotaStore:
+def build_quota_store(redis_url: str, prefix: str) -> QuotaStore:
     if redis_url:
-        return RedisQuotaStore(redis_url)
+        return RedisQuotaStore(redis_url, prefix=prefix)
     return MemoryQuotaStore()

@@ -1,0 +1,145 @@
+"""Three real gateway processes sharing one real Redis: limits hold exactly across replicas,
+and an outage of Redis is handled as configured and recovered from."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from quart_llm.auth import key_id_for_key
+from tests.support.gateway_process import GatewayProcess, gateway_processes
+from tests.support.redis_server import RedisServer
+
+REQUEST_KEY, TOKEN_KEY, STREAM_KEY = "key-requests", "key-tokens", "key-streams"
+HELLO = [{"role": "user", "content": "Hello there"}]
+PROMPT_ESTIMATE = 7  # ceil(len("Hello there") / 4) + 4 per message
+
+
+@pytest.fixture(scope="module")
+def replicas(redis_url: str) -> Iterator[list[GatewayProcess]]:
+    limits = {
+        "tiers": {
+            "requests": {
+                "requests": [{"count": 100, "period_seconds": 3600}],
+                "concurrent_streams": 0,
+            },
+            "tokens": {
+                "requests": [],
+                "tokens": [{"count": 1000, "period_seconds": 3600}],
+                "concurrent_streams": 0,
+            },
+            "streams": {"requests": [], "concurrent_streams": 5},
+        },
+        "keys": {
+            key_id_for_key(REQUEST_KEY): "requests",
+            key_id_for_key(TOKEN_KEY): "tokens",
+            key_id_for_key(STREAM_KEY): "streams",
+        },
+    }
+    settings: dict[str, Any] = {
+        "api_keys": [REQUEST_KEY, TOKEN_KEY, STREAM_KEY],
+        "redis_url": redis_url,
+        "redis_key_prefix": f"test-{uuid.uuid4().hex[:8]}",
+        "limits": limits,
+        "providers": {"mock": {"kind": "mock", "options": {"first_token_delay_seconds": 1.0}}},
+    }
+    with gateway_processes(3, settings) as processes:
+        yield processes
+
+
+async def spread(
+    replicas: list[GatewayProcess],
+    count: int,
+    key: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+) -> list[int]:
+    """`count` concurrent requests, round-robin over the replicas; their statuses."""
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        targets = itertools.cycle(replicas)
+        calls = [
+            client.request(
+                method,
+                f"{next(targets).base_url}{path}",
+                json=body,
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            for _ in range(count)
+        ]
+        responses = await asyncio.gather(*calls)
+    return [response.status_code for response in responses]
+
+
+async def test_300_concurrent_requests_against_100_admit_exactly_100(
+    replicas: list[GatewayProcess],
+) -> None:
+    statuses = await spread(replicas, 300, REQUEST_KEY, "GET", "/v1/models")
+    assert statuses.count(200) == 100
+    assert statuses.count(429) == 200
+
+
+async def test_token_budget_admits_exactly_what_fits(replicas: list[GatewayProcess]) -> None:
+    body = {"model": "mock-1", "messages": HELLO, "max_tokens": 100 - PROMPT_ESTIMATE}
+    statuses = await spread(replicas, 40, TOKEN_KEY, "POST", "/v1/chat/completions", body)
+    assert statuses.count(200) == 10, "each reserves 100 of 1000 before any settles"
+    assert statuses.count(429) == 30
+    async with httpx.AsyncClient() as client:
+        usage = (
+            await client.get(
+                f"{replicas[1].base_url}/v1/usage", headers={"Authorization": f"Bearer {TOKEN_KEY}"}
+            )
+        ).json()
+    assert usage["total"]["requests"] == 10
+    assert usage["total"]["total_tokens"] < 1000, "settled to the real usage"
+
+
+async def test_concurrency_cap_of_5_never_has_more_open(replicas: list[GatewayProcess]) -> None:
+    body = {"model": "mock-1", "messages": HELLO}
+    statuses = await spread(replicas, 25, STREAM_KEY, "POST", "/v1/chat/stream", body)
+    assert statuses.count(200) == 5
+    assert statuses.count(429) == 20
+    again = await spread(replicas, 3, STREAM_KEY, "POST", "/v1/chat/stream", body)
+    assert again == [200, 200, 200], "every slot came back when its stream ended"
+
+
+@pytest.mark.parametrize("policy", ["closed", "open"])
+async def test_redis_outage_follows_the_policy_and_recovers(policy: str) -> None:
+    server = RedisServer()
+    server.start()
+    settings = {
+        "api_keys": [REQUEST_KEY],
+        "redis_url": server.url,
+        "limits": {
+            "on_store_failure": policy,
+            "default": {"requests": [{"count": 1000, "period_seconds": 3600}]},
+        },
+    }
+    try:
+        with gateway_processes(1, settings) as (gateway,):
+            before = await spread([gateway], 3, REQUEST_KEY, "GET", "/v1/models")
+            server.stop()
+            during = await spread([gateway], 3, REQUEST_KEY, "GET", "/v1/models")
+            server.restart()
+            after = await spread([gateway], 3, REQUEST_KEY, "GET", "/v1/models")
+            async with httpx.AsyncClient() as client:
+                response = await client.get(
+                    f"{gateway.base_url}/v1/models",
+                    headers={"Authorization": f"Bearer {REQUEST_KEY}"},
+                )
+            output = gateway.output()
+    finally:
+        server.close()
+    assert before == [200, 200, 200]
+    assert during == ([503, 503, 503] if policy == "closed" else [200, 200, 200])
+    assert after == [200, 200, 200]
+    assert int(response.headers["RateLimit-Remaining"]) < 1000, "counting resumed"
+    if policy == "open":
+        assert "QUOTA STORE UNREACHABLE" in output
