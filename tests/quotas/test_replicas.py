@@ -4,6 +4,7 @@ and an outage of Redis is handled as configured and recovered from."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import uuid
 from collections.abc import Iterator
@@ -143,3 +144,47 @@ async def test_redis_outage_follows_the_policy_and_recovers(policy: str) -> None
     assert int(response.headers["RateLimit-Remaining"]) < 1000, "counting resumed"
     if policy == "open":
         assert "QUOTA STORE UNREACHABLE" in output
+
+
+async def test_slots_of_a_crashed_replica_expire_by_themselves(redis_url: str) -> None:
+    settings = {
+        "api_keys": [STREAM_KEY],
+        "redis_url": redis_url,
+        "redis_key_prefix": f"test-{uuid.uuid4().hex[:8]}",
+        "limits": {"lease_seconds": 3, "default": {"requests": [], "concurrent_streams": 2}},
+        "providers": {"mock": {"kind": "mock", "options": {"tokens_per_second": 1}}},
+    }
+    headers = {"Authorization": f"Bearer {STREAM_KEY}"}
+    body = {"model": "mock-1", "messages": HELLO}
+    with gateway_processes(2, settings) as (doomed, survivor):
+        async with httpx.AsyncClient(timeout=30) as client:
+            streams = [
+                client.stream(
+                    "POST", f"{doomed.base_url}/v1/chat/stream", json=body, headers=headers
+                )
+                for _ in range(2)
+            ]
+            opened = [await stream.__aenter__() for stream in streams]
+            assert [response.status_code for response in opened] == [200, 200]
+            refused = await client.post(
+                f"{survivor.base_url}/v1/chat/stream", json=body, headers=headers
+            )
+            assert refused.status_code == 429
+            assert doomed.process is not None
+            doomed.process.kill()
+            doomed.process.wait()
+            for stream in streams:
+                with contextlib.suppress(httpx.HTTPError):
+                    await stream.__aexit__(None, None, None)
+            statuses = []
+            for _ in range(40):
+                response = await client.post(
+                    f"{survivor.base_url}/v1/chat/completions", json=body, headers=headers
+                )
+                statuses.append(response.status_code)
+                if response.status_code == 200:
+                    break
+                await asyncio.sleep(0.25)
+    assert statuses[0] == 429, "the dead replica's slots are still leased at first"
+    assert statuses[-1] == 200, "and free once their leases expire"
+    assert len(statuses) <= 24, "within about one lease time (3 s)"
