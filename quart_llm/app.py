@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart, Response, g, request
 from quart_schema import QuartSchema
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import (
+    BadRequest,
+    RequestEntityTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 
 from quart_llm.auth import KeyRing, is_public
 from quart_llm.background import BackgroundTasks
@@ -18,6 +25,7 @@ from quart_llm.blueprints.models import create_models_blueprint
 from quart_llm.blueprints.usage import create_usage_blueprint
 from quart_llm.config import Settings
 from quart_llm.cors import CORSPolicy
+from quart_llm.draining import Drainer
 from quart_llm.error_handlers import register_error_handlers
 from quart_llm.gateway import EXTENSION_KEY, Gateway
 from quart_llm.health import HealthChecker
@@ -33,6 +41,7 @@ from quart_llm.security_headers import SECURITY_HEADERS
 from quart_llm.settings import load_settings
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+HEALTH_ENDPOINT = "health.get_health"
 _RESPONSE_TIMEOUT_MARGIN = 30.0
 
 
@@ -70,6 +79,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
             build_quota_store(settings.redis_url, settings.redis_key_prefix), settings.limits
         ),
         tasks=BackgroundTasks(),
+        drainer=Drainer(),
     )
     app.extensions[EXTENSION_KEY] = gateway
     _install_request_hooks(app, gateway)
@@ -123,12 +133,34 @@ def _install_request_hooks(app: Quart, gateway: Gateway) -> None:
             return cors.preflight_response(request)
         if request.routing_exception is not None or request.endpoint is None:
             return None
+        if request.endpoint != HEALTH_ENDPOINT:
+            gateway.drainer.refuse_if_draining()
         view = app.view_functions[request.endpoint]
         if not is_public(request.endpoint, view):
             g.principal = gateway.keyring.authenticate(request.headers.get("Authorization"))
-        if request.method in _BODY_METHODS and request.mimetype != "application/json":
-            raise UnsupportedMediaType()
+        if request.method in _BODY_METHODS:
+            if request.mimetype != "application/json":
+                raise UnsupportedMediaType()
+            try:
+                orjson.loads(await read_bounded_body())
+            except orjson.JSONDecodeError as error:
+                raise BadRequest() from error
         return None
+
+    async def read_bounded_body() -> bytes:
+        received = bytearray()
+        try:
+            async with asyncio.timeout(request.body_timeout):
+                async for chunk in request.body:
+                    received += chunk
+                    if len(received) > gateway.settings.max_body_bytes:
+                        raise RequestEntityTooLarge()
+        except TimeoutError as error:
+            raise RequestTimeout() from error
+        data = bytes(received)
+        request.body = request.body_class(None, None)
+        request.body.set_result(data)
+        return data
 
     @app.after_request
     async def add_common_headers(response: Response) -> Response:

@@ -17,6 +17,7 @@ from quart import Response
 
 from quart_llm.auth import Principal
 from quart_llm.chat_stream import StreamContext, chat_events
+from quart_llm.draining import shutting_down_error
 from quart_llm.errors import GatewayError, UpstreamTimeout
 from quart_llm.gateway import Gateway
 from quart_llm.providers.types import Completion, Usage
@@ -67,14 +68,26 @@ async def complete_chat(gateway: Gateway, principal: Principal, request: ChatReq
     prompt_estimate = estimate_prompt_tokens(request.messages)
     admission = await admit(gateway, principal, request, prompt_estimate)
     record: UsageRecord | None = None
+    task = asyncio.current_task()
+    if task is not None:
+        gateway.drainer.add_answer(task)
     try:
         completion = await _complete_within_deadline(route, request)
         usage = completion.usage or _estimated_usage(completion, prompt_estimate)
         body = _completion_body(route, completion, usage)
         record = usage_record(route, usage)
+    except asyncio.CancelledError:
+        gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-chat")
+        if task is not None and gateway.drainer.forced:
+            task.uncancel()
+            raise shutting_down_error() from None
+        raise
     except BaseException:
         gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-chat")
         raise
+    finally:
+        if task is not None:
+            gateway.drainer.remove_answer(task)
     await gateway.quotas.finish(admission, record)
     return json_response(body, headers={PROVIDER_HEADER: route.provider.name, **admission.headers})
 
@@ -96,6 +109,7 @@ async def stream_chat(
         provider.name, provider.stream_chat(request, route.model), provider.settings.timeouts
     )
     keepalive = gateway.settings.sse.keepalive_seconds
+    gateway.drainer.add_stream(stream)
     try:
         stream.start()
         try:
@@ -105,11 +119,13 @@ async def stream_chat(
         if isinstance(first, GatewayError):
             raise first
     except BaseException:
+        gateway.drainer.remove_stream(stream)
         await stream.aclose()
         gateway.tasks.spawn(gateway.quotas.finish(admission, None), "release-stream")
         raise
 
     def settle(context: StreamContext) -> None:
+        gateway.drainer.remove_stream(stream)
         record = usage_record(route, context.final_usage())
         gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-stream")
         log_stream_outcome(context)

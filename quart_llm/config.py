@@ -155,6 +155,7 @@ class Settings(_Strict):
     max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
     cors_origins: list[str] = Field(default_factory=list)
     trusted_proxy_hops: Annotated[int, Field(ge=0)] = 0
+    shutdown_grace_seconds: NonNegativeFloat = 30.0
     sse: SSESettings = SSESettings()
     health: HealthSettings = HealthSettings()
     models: ModelsSettings = ModelsSettings()

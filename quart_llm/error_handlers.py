@@ -35,6 +35,7 @@ _HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
     429: ("rate_limit_error", "rate_limit_exceeded", "Too many requests."),
 }
 _PASSED_HEADERS = frozenset({"retry-after", "allow", "www-authenticate"})
+_SCALAR_LABELS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "none"})
 
 
 def current_request_id() -> str | None:
@@ -63,13 +64,25 @@ def describe_validation_error(error: ValidationError) -> tuple[str, str | None]:
 
 
 def _location(loc: tuple[Any, ...]) -> str:
+    """The field path of a pydantic location, without the labels it adds for union members."""
     text = ""
+    skip_tag = False
     for part in loc:
+        if isinstance(part, str) and _is_union_label(part):
+            skip_tag = skip_tag or "tagged-union[" in part
+            continue
+        if skip_tag and isinstance(part, str):
+            skip_tag = False
+            continue
         if isinstance(part, int):
             text += f"[{part}]"
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def _is_union_label(part: str) -> bool:
+    return part in _SCALAR_LABELS or part[:1].isupper() or any(c in part for c in "[',")
 
 
 def register_error_handlers(app: Quart) -> None:

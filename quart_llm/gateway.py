@@ -9,6 +9,7 @@ from quart import current_app
 from quart_llm.auth import KeyRing
 from quart_llm.background import BackgroundTasks
 from quart_llm.config import Settings
+from quart_llm.draining import Drainer
 from quart_llm.health import HealthChecker
 from quart_llm.models_catalog import ModelsCatalog
 from quart_llm.providers import Provider
@@ -26,6 +27,7 @@ class Gateway:
     models: ModelsCatalog
     quotas: QuotaService
     tasks: BackgroundTasks
+    drainer: Drainer
 
     async def start(self) -> None:
         await self.quotas.start()

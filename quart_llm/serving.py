@@ -1,13 +1,17 @@
 """Serve the app with Hypercorn, our way: uvloop, and our own SIGTERM/SIGINT handling.
 
-Hypercorn installs its own signal handlers unless given a shutdown trigger; we give it one so
-the app decides how to stop (and, later, drains streams first: Hypercorn's graceful timeout is
-not enforced on Python >= 3.12).
+Hypercorn installs its own signal handlers unless given a shutdown trigger; we give it one.
+On the first signal the gateway drains (see `draining`): Hypercorn is told to stop accepting
+at once, answers in flight get `shutdown_grace_seconds`, then the rest are ended. If a
+connection still holds the server open well after that (a client that stopped reading), the
+server task is cancelled so the process always exits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import signal
 from pathlib import Path
 
@@ -15,9 +19,12 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
+from quart_llm.gateway import EXTENSION_KEY, Gateway
 from quart_llm.settings import ROOT_PATH
 
 DEFAULT_HYPERCORN_CONFIG = ROOT_PATH / "hypercorn.toml"
+HARD_STOP_MARGIN_SECONDS = 10.0
+logger = logging.getLogger("quart_llm.serving")
 
 
 def load_hypercorn_config(path: Path | None = None, bind: list[str] | None = None) -> Config:
@@ -28,12 +35,38 @@ def load_hypercorn_config(path: Path | None = None, bind: list[str] | None = Non
 
 
 async def serve_until_signalled(app: Quart, config: Config) -> None:
-    stop = asyncio.Event()
+    gateway = app.extensions[EXTENSION_KEY]
+    if not isinstance(gateway, Gateway):
+        raise RuntimeError("not a quart_llm app")
     loop = asyncio.get_running_loop()
+    stop_accepting = asyncio.Event()
+    server = loop.create_task(serve(app, config, shutdown_trigger=stop_accepting.wait))
+    drain: asyncio.Task[None] | None = None
+
+    async def drain_then_stop() -> None:
+        stop_accepting.set()
+        grace = gateway.settings.shutdown_grace_seconds
+        await gateway.drainer.drain(grace)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(server), HARD_STOP_MARGIN_SECONDS)
+            return
+        logger.error(
+            "connections still open %g s after draining: stopping anyway", HARD_STOP_MARGIN_SECONDS
+        )
+        server.cancel()
+
+    def on_signal() -> None:
+        nonlocal drain
+        if drain is None:
+            drain = loop.create_task(drain_then_stop())
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     try:
-        await serve(app, config, shutdown_trigger=stop.wait)
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
+        if drain is not None and not drain.done():
+            drain.cancel()
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

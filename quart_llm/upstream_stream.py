@@ -50,6 +50,14 @@ class UpstreamStream:
         async with asyncio.timeout(timeout):
             return await self._queue.get()
 
+    def abort(self, error: GatewayError) -> None:
+        """End the stream now with `error` as its terminal item (used when shutting down)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(error)
+
     async def aclose(self) -> None:
         task = self._task
         if task is None:

@@ -11,7 +11,7 @@ from quart_schema import document_response, security_scheme, tag
 from quart_llm.auth import public
 from quart_llm.gateway import current_gateway
 from quart_llm.responses import json_response
-from quart_llm.schemas.responses import HealthReport
+from quart_llm.schemas.responses import ErrorBody, HealthReport
 
 
 def gateway_version() -> str:
@@ -30,13 +30,18 @@ def create_health_blueprint() -> Blueprint:
     @security_scheme([])
     @tag(["health"])
     @document_response(HealthReport, 200)
+    @document_response(ErrorBody, 503)
     async def get_health() -> Response:
         """Report the gateway's health and each provider's reachability.
 
         Needs no API key. Probes are short and cached for a few seconds; `status` is `ok`
         when every configured provider answers and `degraded` otherwise (still HTTP 200).
+        While the server shuts down the answer is a 503 error (`server_shutting_down`), so load
+        balancers stop sending it work.
         """
-        states = await current_gateway().health.provider_states()
+        gateway = current_gateway()
+        gateway.drainer.refuse_if_draining()
+        states = await gateway.health.provider_states()
         healthy = all(state["reachable"] for state in states.values())
         return json_response(
             {

@@ -2,19 +2,42 @@
 
 Unknown fields are refused (400), as OpenAI refuses them, so a misspelt parameter is never
 dropped silently. Limits that guard the gateway (message count, stop sequences, tools) are
-generous for real use and bounded against abuse.
+generous for real use and bounded against abuse. Everything accepted can be re-encoded for the
+upstream: integers fit in 64 bits and free-form JSON (tool parameters, response schemas) nests
+at most `MAX_JSON_DEPTH` levels.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 MAX_MESSAGES = 4096
 MAX_TOOLS = 128
 MAX_STOP = 4
 MAX_OUTPUT_TOKENS = 1_000_000
+MAX_JSON_DEPTH = 64
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def _forwardable(value: dict[str, Any]) -> dict[str, Any]:
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                pending.append((child, depth + 1))
+            elif isinstance(child, int) and not INT64_MIN <= child <= INT64_MAX:
+                raise ValueError("integers must fit in 64 bits")
+    return value
+
+
+JSONObject = Annotated[dict[str, Any], AfterValidator(_forwardable)]
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 
 
 class _Wire(BaseModel):
@@ -91,7 +114,7 @@ class ChatMessage(_Wire):
 class FunctionDefinition(_Wire):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str | None = None
-    parameters: dict[str, Any] | None = None
+    parameters: JSONObject | None = None
     strict: bool | None = None
 
 
@@ -112,7 +135,7 @@ class NamedToolChoice(_Wire):
 class JSONSchemaFormat(_Wire):
     name: str = Field(min_length=1, max_length=64)
     description: str | None = None
-    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    schema_: JSONObject | None = Field(default=None, alias="schema")
     strict: bool | None = None
 
 
@@ -152,7 +175,7 @@ class ChatRequest(_Wire):
     max_tokens: OutputTokens | None = None
     max_completion_tokens: OutputTokens | None = None
     stop: str | Annotated[list[str], Field(max_length=MAX_STOP)] | None = None
-    seed: int | None = None
+    seed: Int64 | None = None
     presence_penalty: Penalty | None = None
     frequency_penalty: Penalty | None = None
     n: Annotated[int, Field(ge=1, le=16)] | None = None
@@ -168,7 +191,7 @@ class ChatRequest(_Wire):
     metadata: dict[str, str] | None = None
     store: bool | None = None
     service_tier: str | None = Field(default=None, max_length=64)
-    top_k: Annotated[int, Field(ge=0)] | None = None
+    top_k: Annotated[int, Field(ge=0, le=INT64_MAX)] | None = None
     min_p: Probability | None = None
     repetition_penalty: Annotated[float, Field(gt=0.0, le=2.0)] | None = None
 
