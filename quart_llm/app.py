@@ -37,6 +37,8 @@ from quart_llm.quotas.rate_limiter import GatewayRateLimiter
 from quart_llm.quotas.service import QuotaService
 from quart_llm.quotas.stores import build_quota_store
 from quart_llm.request_ids import REQUEST_ID_HEADER, choose_request_id, current_request_id
+from quart_llm.resilience.attempts import Attempter
+from quart_llm.resilience.circuit import CircuitBreaker
 from quart_llm.security_headers import SECURITY_HEADERS
 from quart_llm.settings import load_settings
 
@@ -65,12 +67,16 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
         scalar_ui_path=None,
     )
     providers = build_providers(settings)
+    circuits = {name: CircuitBreaker(p.settings.circuit) for name, p in providers.items()}
     gateway = Gateway(
         settings=settings,
         keyring=KeyRing(settings.api_keys),
         providers=providers,
         health=HealthChecker(
-            providers, settings.health.probe_timeout_seconds, settings.health.cache_seconds
+            providers,
+            settings.health.probe_timeout_seconds,
+            settings.health.cache_seconds,
+            circuits,
         ),
         models=ModelsCatalog(
             providers, settings.models.cache_seconds, settings.health.probe_timeout_seconds * 2
@@ -80,6 +86,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
         ),
         tasks=BackgroundTasks(),
         drainer=Drainer(),
+        attempter=Attempter(providers, circuits, settings.fallbacks),
     )
     app.extensions[EXTENSION_KEY] = gateway
     _install_request_hooks(app, gateway)

@@ -18,7 +18,7 @@ from quart import Response
 from quart_llm.auth import Principal
 from quart_llm.chat_stream import StreamContext, chat_events
 from quart_llm.draining import shutting_down_error
-from quart_llm.errors import GatewayError, UpstreamTimeout
+from quart_llm.errors import GatewayError, UpstreamError, UpstreamTimeout
 from quart_llm.gateway import Gateway
 from quart_llm.providers.types import Completion, Usage
 from quart_llm.quotas.service import Admission
@@ -29,7 +29,7 @@ from quart_llm.routing import Route, resolve_route
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.sse import sse_response
 from quart_llm.tokens import estimate_prompt_tokens, estimate_text_tokens
-from quart_llm.upstream_stream import UpstreamStream
+from quart_llm.upstream_stream import StreamItem, UpstreamStream
 
 PROVIDER_HEADER = "X-Quart-LLM-Provider"
 logger = logging.getLogger("quart_llm.chat")
@@ -64,7 +64,7 @@ def usage_record(route: Route, usage: Usage) -> UsageRecord:
 
 
 async def complete_chat(gateway: Gateway, principal: Principal, request: ChatRequest) -> Response:
-    route = route_request(gateway, request)
+    primary = route_request(gateway, request)
     prompt_estimate = estimate_prompt_tokens(request.messages)
     admission = await admit(gateway, principal, request, prompt_estimate)
     record: UsageRecord | None = None
@@ -72,7 +72,10 @@ async def complete_chat(gateway: Gateway, principal: Principal, request: ChatReq
     if task is not None:
         gateway.drainer.add_answer(task)
     try:
-        completion = await _complete_within_deadline(route, request)
+        completion, report = await gateway.attempter.first_answer(
+            request, primary, lambda route: _complete_within_deadline(route, request)
+        )
+        route = report.route
         usage = completion.usage or _estimated_usage(completion, prompt_estimate)
         body = _completion_body(route, completion, usage)
         record = usage_record(route, usage)
@@ -101,31 +104,45 @@ async def stream_chat(
     is answered with a proper status; after it the stream is committed and keeps the client
     informed with keep-alive comments, and failures travel in-band.
     """
-    route = route_request(gateway, request)
-    provider = route.provider
+    primary = route_request(gateway, request)
     prompt_estimate = estimate_prompt_tokens(request.messages)
     admission = await admit(gateway, principal, request, prompt_estimate)
-    stream = UpstreamStream(
-        provider.name, provider.stream_chat(request, route.model), provider.settings.timeouts
-    )
     keepalive = gateway.settings.sse.keepalive_seconds
-    gateway.drainer.add_stream(stream)
-    try:
+
+    async def open_stream(route: Route) -> tuple[UpstreamStream, StreamItem | None]:
+        provider = route.provider
+        stream = UpstreamStream(
+            provider.name, provider.stream_chat(request, route.model), provider.settings.timeouts
+        )
         stream.start()
         try:
-            first = await stream.next(keepalive)
-        except TimeoutError:
-            first = None
-        if isinstance(first, GatewayError):
-            raise first
+            try:
+                first = await stream.next(keepalive)
+            except TimeoutError:
+                first = None
+            if isinstance(first, GatewayError):
+                raise first
+        except BaseException:
+            await stream.aclose()
+            raise
+        return stream, first
+
+    try:
+        (stream, first), report = await gateway.attempter.first_answer(
+            request, primary, open_stream
+        )
     except BaseException:
-        gateway.drainer.remove_stream(stream)
-        await stream.aclose()
         gateway.tasks.spawn(gateway.quotas.finish(admission, None), "release-stream")
         raise
+    route = report.route
+    provider = route.provider
+    gateway.drainer.add_stream(stream)
 
     def settle(context: StreamContext) -> None:
         gateway.drainer.remove_stream(stream)
+        error = context.outcome.error
+        if isinstance(error, UpstreamError) and not error.client_fault:
+            gateway.attempter.record_stream_failure(provider.name)
         record = usage_record(route, context.final_usage())
         gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-stream")
         log_stream_outcome(context)

@@ -42,6 +42,24 @@ class ProviderTimeouts(_Strict):
     total: PositiveFloat = 600.0
 
 
+class RetrySettings(_Strict):
+    """Retries before the first byte reaches the client, on connect failures, 429, 502, 503
+    and 504; exponential backoff with full jitter; Retry-After honoured up to a bound."""
+
+    attempts: Annotated[int, Field(ge=0, le=10)] = 2
+    backoff_initial_seconds: PositiveFloat = 0.2
+    backoff_max_seconds: PositiveFloat = 5.0
+    max_retry_after_seconds: NonNegativeFloat = 10.0
+
+
+class CircuitSettings(_Strict):
+    """After `failure_threshold` failures in a row the provider is skipped for
+    `cooldown_seconds`; then one trial request decides whether it closes again."""
+
+    failure_threshold: PositiveInt = 5
+    cooldown_seconds: PositiveFloat = 30.0
+
+
 class ProviderSettings(_Strict):
     kind: str
     enabled: bool = True
@@ -50,6 +68,8 @@ class ProviderSettings(_Strict):
     api_key_env: str | None = None
     optional: bool = False
     timeouts: ProviderTimeouts = ProviderTimeouts()
+    retry: RetrySettings = RetrySettings()
+    circuit: CircuitSettings = CircuitSettings()
     max_connections: PositiveInt = 256
     models: list[str] = Field(default_factory=list)
     http_referer: str | None = None
@@ -156,6 +176,7 @@ class Settings(_Strict):
     cors_origins: list[str] = Field(default_factory=list)
     trusted_proxy_hops: Annotated[int, Field(ge=0)] = 0
     shutdown_grace_seconds: NonNegativeFloat = 30.0
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     sse: SSESettings = SSESettings()
     health: HealthSettings = HealthSettings()
     models: ModelsSettings = ModelsSettings()

@@ -99,21 +99,41 @@ class ServiceUnavailable(GatewayError):
 
 
 class UpstreamError(GatewayError):
-    """A provider failed. `provider` is its configured name, never a URL or key."""
+    """A provider failed. `provider` is its configured name, never a URL or key.
+
+    `retryable`: trying the same upstream again may well succeed (it never saw the request, or
+    said so: 429, 502, 503, 504). `client_fault`: the request itself was refused (400, 404,
+    413, 422), so neither a retry nor a fallback can help.
+    """
 
     status = 502
     error_type = "upstream_error"
     code = "upstream_error"
+    retryable = False
 
-    def __init__(self, provider: str, message: str, **kwargs: Any) -> None:
+    def __init__(
+        self, provider: str, message: str, *, retryable: bool | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(f"provider {provider!r}: {message}", **kwargs)
         self.provider = provider
         self.detail = message
+        if retryable is not None:
+            self.retryable = retryable
+
+    @property
+    def client_fault(self) -> bool:
+        return False
+
+    @property
+    def retry_after_seconds(self) -> float | None:
+        value = self.headers.get("Retry-After", "")
+        return float(value) if value.isdigit() else None
 
 
 class UpstreamConnectError(UpstreamError):
     status = 503
     code = "upstream_unavailable"
+    retryable = True
 
 
 class UpstreamTimeout(UpstreamError):
@@ -129,13 +149,22 @@ class UpstreamStatusError(UpstreamError):
         kwargs.setdefault("status", status)
         kwargs.setdefault("error_type", error_type)
         kwargs.setdefault("code", code)
+        kwargs.setdefault("retryable", upstream_status in RETRYABLE_STATUSES)
         super().__init__(provider, message, **kwargs)
         self.upstream_status = upstream_status
+
+    @property
+    def client_fault(self) -> bool:
+        return self.upstream_status in CLIENT_FAULT_STATUSES
 
 
 class UpstreamProtocolError(UpstreamError):
     status = 502
     code = "upstream_protocol_error"
+
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+CLIENT_FAULT_STATUSES = frozenset({400, 404, 413, 422})
 
 
 def _map_upstream_status(upstream_status: int) -> tuple[int, str, str]:

@@ -14,6 +14,7 @@ from quart_llm.health import HealthChecker
 from quart_llm.models_catalog import ModelsCatalog
 from quart_llm.providers import Provider
 from quart_llm.quotas.service import QuotaService
+from quart_llm.resilience.attempts import Attempter
 
 EXTENSION_KEY = "quart_llm"
 
@@ -28,6 +29,7 @@ class Gateway:
     quotas: QuotaService
     tasks: BackgroundTasks
     drainer: Drainer
+    attempter: Attempter
 
     async def start(self) -> None:
         await self.quotas.start()

@@ -10,13 +10,19 @@ from typing import Any
 
 from quart_llm.errors import UpstreamError
 from quart_llm.providers.base import Provider
+from quart_llm.resilience.circuit import CircuitBreaker
 
 
 class HealthChecker:
     def __init__(
-        self, providers: Mapping[str, Provider], probe_timeout: float, cache_seconds: float
+        self,
+        providers: Mapping[str, Provider],
+        probe_timeout: float,
+        cache_seconds: float,
+        circuits: Mapping[str, CircuitBreaker],
     ) -> None:
         self._providers = providers
+        self._circuits = circuits
         self._probe_timeout = probe_timeout
         self._cache_seconds = cache_seconds
         self._cached: dict[str, dict[str, Any]] | None = None
@@ -24,6 +30,14 @@ class HealthChecker:
         self._lock = asyncio.Lock()
 
     async def provider_states(self) -> dict[str, dict[str, Any]]:
+        """Probe results (cached) with each provider's circuit state (always current)."""
+        states = await self._probed()
+        return {
+            name: {**state, "circuit": self._circuits[name].state.value}
+            for name, state in states.items()
+        }
+
+    async def _probed(self) -> dict[str, dict[str, Any]]:
         if self._fresh():
             return self._cached or {}
         async with self._lock:

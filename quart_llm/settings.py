@@ -130,6 +130,13 @@ def _check_cross_fields(settings: Settings) -> None:
             f"setting default_provider: {settings.default_provider!r} is not a configured and "
             f"enabled provider; configured: {', '.join(sorted(active))}"
         )
+    for source, targets in settings.fallbacks.items():
+        for target in [source, *targets]:
+            if target.partition("/")[0] not in active:
+                raise ConfigurationError(
+                    f"setting fallbacks.{source}: {target!r} does not start with a configured "
+                    f"provider; configured: {', '.join(sorted(active))}"
+                )
     for name in settings.providers:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
             raise ConfigurationError(

@@ -78,7 +78,11 @@ def map_upstream_errors(provider: str) -> Iterator[None]:
     except UpstreamError:
         raise
     except httpx.TimeoutException as exc:
-        raise UpstreamTimeout(provider, _TIMEOUT_MESSAGES.get(type(exc), "timed out")) from exc
+        raise UpstreamTimeout(
+            provider,
+            _TIMEOUT_MESSAGES.get(type(exc), "timed out"),
+            retryable=isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout),
+        ) from exc
     except httpx.ConnectError as exc:
         raise UpstreamConnectError(provider, "connection refused or unreachable") from exc
     except httpx.RemoteProtocolError as exc:

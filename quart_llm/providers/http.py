@@ -89,7 +89,7 @@ class HTTPProvider(Provider):
         message = upstream_error_message(body) or f"HTTP {response.status_code}"
         headers: dict[str, str] = {}
         retry_after = response.headers.get("retry-after")
-        if response.status_code == 429 and retry_after and retry_after.strip().isdigit():
+        if response.status_code in (429, 503) and retry_after and retry_after.strip().isdigit():
             headers["Retry-After"] = retry_after.strip()
         raise UpstreamStatusError(
             self.name,

@@ -123,6 +123,9 @@ class ProviderHealth(BaseModel):
     reachable: bool
     latency_ms: float
     error: str | None = None
+    circuit: Literal["closed", "open", "half_open"] = Field(
+        description="`open` while the provider is skipped after repeated failures."
+    )
 
 
 class HealthReport(BaseModel):

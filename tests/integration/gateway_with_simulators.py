@@ -12,6 +12,8 @@ from tests.support.live_server import LiveServer, running_gateway
 
 UPSTREAM_KEY = "sk-upstream-secret-123"
 TIMEOUTS = {"connect": 1.0, "first_byte": 1.5, "idle": 0.6, "total": 20.0}
+# Each scenario must show the upstream's own failure: no retries, no circuit breaker.
+NO_RESILIENCE = {"retry": {"attempts": 0}, "circuit": {"failure_threshold": 1_000_000}}
 KEEPALIVE_SECONDS = 0.25
 TEXT = "Hello! The café opens at nine 🙂"
 
@@ -47,12 +49,14 @@ def gateway_overrides(
                 "base_url": ollama.base_url,
                 "api_key": UPSTREAM_KEY,
                 "timeouts": TIMEOUTS,
+                **NO_RESILIENCE,
             },
             "openai": {
                 "kind": "openai",
                 "base_url": f"{openai.base_url}/v1",
                 "api_key": UPSTREAM_KEY,
                 "timeouts": TIMEOUTS,
+                **NO_RESILIENCE,
             },
             "openrouter": {
                 "kind": "openrouter",
@@ -64,6 +68,7 @@ def gateway_overrides(
                 "http_referer": "https://example.test",
                 "app_title": "quart_llm tests",
                 "timeouts": TIMEOUTS,
+                **NO_RESILIENCE,
             },
         },
     }

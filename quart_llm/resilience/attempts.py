@@ -1,0 +1,110 @@
+"""Try a request until something answers, before any byte has gone to the client.
+
+The primary route gets its retries (backoff, Retry-After honoured) while its circuit is
+closed; then each fallback route in turn. A request the upstream refused as invalid (400,
+404, 413, 422) is not retried and does not fall back. Everything happens inside the request's
+total deadline; the last error is what the client gets when nothing answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from quart_llm.errors import GatewayError, UpstreamConnectError, UpstreamError
+from quart_llm.providers.base import Provider
+from quart_llm.resilience.backoff import retry_delay
+from quart_llm.resilience.circuit import CircuitBreaker
+from quart_llm.resilience.fallback import fallback_routes
+from quart_llm.routing import Route
+from quart_llm.schemas.chat_request import ChatRequest
+
+
+@dataclass(slots=True)
+class AttemptReport:
+    route: Route
+    retries: int = 0
+    fallbacks: int = 0
+
+
+class Attempter:
+    def __init__(
+        self,
+        providers: Mapping[str, Provider],
+        circuits: Mapping[str, CircuitBreaker],
+        fallbacks: Mapping[str, list[str]],
+        rng: random.Random | None = None,
+    ) -> None:
+        self._providers = providers
+        self._circuits = circuits
+        self._fallbacks = fallbacks
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    def routes_for(self, request: ChatRequest, primary: Route) -> list[Route]:
+        routes = [primary]
+        for route in fallback_routes(primary, self._fallbacks, self._providers):
+            try:
+                route.provider.check_supported(request)
+            except GatewayError:
+                continue
+            routes.append(route)
+        return routes
+
+    async def first_answer[T](
+        self,
+        request: ChatRequest,
+        primary: Route,
+        attempt: Callable[[Route], Awaitable[T]],
+    ) -> tuple[T, AttemptReport]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + primary.provider.settings.timeouts.total
+        report = AttemptReport(primary)
+        last_error: UpstreamError | None = None
+        for index, route in enumerate(self.routes_for(request, primary)):
+            report.route = route
+            report.fallbacks = index
+            circuit = self._circuits[route.provider.name]
+            if not circuit.allow():
+                last_error = last_error or _circuit_open(route, circuit)
+                continue
+            retry_number = 0
+            while True:
+                try:
+                    result = await attempt(route)
+                except UpstreamError as error:
+                    last_error = error
+                    if error.client_fault:
+                        circuit.record_success()
+                        raise
+                    circuit.record_failure()
+                    delay = retry_delay(
+                        error, retry_number, route.provider.settings.retry, self._rng
+                    )
+                    if delay is None or loop.time() + delay >= deadline or not circuit.allow():
+                        break
+                    await asyncio.sleep(delay)
+                    retry_number += 1
+                    report.retries += 1
+                    continue
+                circuit.record_success()
+                return result, report
+        if last_error is None:
+            raise RuntimeError("no route was tried")
+        raise last_error
+
+    def record_stream_failure(self, provider: str) -> None:
+        """A failure after the first byte still counts against the provider's circuit."""
+        self._circuits[provider].record_failure()
+
+
+def _circuit_open(route: Route, circuit: CircuitBreaker) -> UpstreamError:
+    wait = max(1, round(circuit.retry_after_seconds))
+    return UpstreamConnectError(
+        route.provider.name,
+        f"skipped after repeated failures (circuit open for about {wait} more s)",
+        code="upstream_circuit_open",
+        headers={"Retry-After": str(wait)},
+        retryable=False,
+    )
