@@ -4,6 +4,7 @@ request they receive, so each retry is observed, not inferred."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +88,7 @@ async def test_429_is_retried_honouring_retry_after(setup: Setup, stream: bool) 
     assert response.headers["Retry-After"] == "1"
     received = setup.flaky.requests
     assert len(received) == 3, "the first try and two retries"
-    gaps = [b.received_at - a.received_at for a, b in zip(received, received[1:], strict=False)]
+    gaps = [b.received_at - a.received_at for a, b in itertools.pairwise(received)]
     assert all(gap >= 0.95 for gap in gaps), f"Retry-After: 1 was honoured: {gaps}"
 
 
