@@ -37,6 +37,45 @@ def _forwardable(value: dict[str, Any]) -> dict[str, Any]:
 
 
 JSONObject = Annotated[dict[str, Any], AfterValidator(_forwardable)]
+_PRESENT: dict[str, Any] = {"not": {"type": "null"}}
+_NO_TOOL_CALLS: dict[str, Any] = {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]}
+_TEXT_ONLY: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "array", "items": {"properties": {"type": {"const": "text"}}}},
+    ]
+}
+_MESSAGE_RULES: dict[str, Any] = {
+    "allOf": [
+        {
+            "if": {"properties": {"role": {"const": "assistant"}}},
+            "then": {
+                "anyOf": [
+                    {"required": ["content"], "properties": {"content": _PRESENT}},
+                    {
+                        "required": ["tool_calls"],
+                        "properties": {"tool_calls": {"type": "array", "minItems": 1}},
+                    },
+                ]
+            },
+            "else": {
+                "required": ["content"],
+                "properties": {"content": _PRESENT, "tool_calls": _NO_TOOL_CALLS},
+            },
+        },
+        {
+            "if": {"properties": {"role": {"const": "tool"}}},
+            "then": {
+                "required": ["tool_call_id"],
+                "properties": {"tool_call_id": {"type": "string", "minLength": 1}},
+            },
+        },
+        {
+            "if": {"properties": {"role": {"enum": ["system", "developer", "tool"]}}},
+            "then": {"properties": {"content": _TEXT_ONLY}},
+        },
+    ]
+}
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 
 
@@ -73,9 +112,30 @@ class ToolCall(_Wire):
     function: FunctionCall
 
 
+_REQUEST_RULES: dict[str, Any] = {
+    "allOf": [
+        {
+            "if": {
+                "required": ["tool_choice"],
+                "properties": {"tool_choice": {"not": {"enum": ["none", None]}}},
+            },
+            "then": {
+                "required": ["tools"],
+                "properties": {"tools": {"type": "array", "minItems": 1}},
+            },
+        },
+        {
+            "if": {"required": ["top_logprobs"], "properties": {"top_logprobs": _PRESENT}},
+            "then": {"required": ["logprobs"], "properties": {"logprobs": {"const": True}}},
+        },
+    ]
+}
+
+
 class ChatMessage(_Wire):
     """One message of the conversation, as OpenAI clients send it."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_MESSAGE_RULES)
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
     name: str | None = Field(default=None, max_length=256)
@@ -140,6 +200,14 @@ class JSONSchemaFormat(_Wire):
 
 
 class ResponseFormat(_Wire):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"type": {"const": "json_schema"}}},
+            "then": {"required": ["json_schema"], "properties": {"json_schema": _PRESENT}},
+        },
+    )
+
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JSONSchemaFormat | None = None
 
@@ -165,6 +233,7 @@ class ChatRequest(_Wire):
     `model` may name its provider (`ollama/llama3.2`); `provider` names it explicitly.
     """
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_REQUEST_RULES)
     model: str = Field(min_length=1, max_length=512)
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     provider: str | None = Field(default=None, min_length=1, max_length=64)
