@@ -16,6 +16,7 @@ import orjson
 from quart_llm.config import ProviderSettings
 from quart_llm.errors import UpstreamProtocolError, UpstreamStatusError
 from quart_llm.providers.base import Provider
+from quart_llm.request_ids import REQUEST_ID_HEADER, current_request_id
 
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_ERROR_MESSAGE = 500
@@ -70,6 +71,16 @@ class HTTPProvider(Provider):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    def request_headers(self, accept: str | None = None) -> dict[str, str]:
+        """Per-request headers: JSON body, and the request id so upstream logs correlate."""
+        headers = {"Content-Type": "application/json"}
+        if accept is not None:
+            headers["Accept"] = accept
+        request_id = current_request_id.get()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        return headers
 
     def whole_answer_timeout(self) -> httpx.Timeout:
         """For non-streamed answers the first byte may come only at the very end."""

@@ -30,8 +30,6 @@ from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.sse_decoder import iter_ndjson_lines
 from quart_llm.tokens import estimate_prompt_tokens, estimate_text_tokens
 
-_STREAM_HEADERS = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
-_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _STREAM_TYPES = ("application/x-ndjson", "application/json")
 _HARMLESS_VALUES: dict[str, object] = {
     "n": 1,
@@ -98,7 +96,7 @@ class OllamaProvider(HTTPProvider):
                 "POST",
                 "/api/chat",
                 content=orjson.dumps(payload),
-                headers=_JSON_HEADERS,
+                headers=self.request_headers(accept="application/json"),
                 timeout=self.whole_answer_timeout(),
             ) as response:
                 parsed = await self._read_json(response)
@@ -122,7 +120,10 @@ class OllamaProvider(HTTPProvider):
         payload = build_payload(request, model, stream=True)
         with map_upstream_errors(self.name):
             async with self.client.stream(
-                "POST", "/api/chat", content=orjson.dumps(payload), headers=_STREAM_HEADERS
+                "POST",
+                "/api/chat",
+                content=orjson.dumps(payload),
+                headers=self.request_headers(accept="application/x-ndjson"),
             ) as response:
                 await self.raise_for_status(response)
                 self.require_content_type(response, *_STREAM_TYPES)

@@ -30,7 +30,6 @@ from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, LineTooLongError
 from quart_llm.providers.base import map_upstream_errors
 from quart_llm.providers.http import HTTPProvider, parse_json_body, read_bounded
 from quart_llm.providers.types import Completion, StreamChunk, Usage
-from quart_llm.request_ids import REQUEST_ID_HEADER, current_request_id
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.sse_decoder import ServerSentEvent, iter_sse_events
 
@@ -88,13 +87,6 @@ class OpenAICompatProvider(HTTPProvider):
         if stream and self.request_usage:
             payload["stream_options"] = {"include_usage": True}
         return payload
-
-    def request_headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        request_id = current_request_id.get()
-        if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
-        return headers
 
     async def raise_for_status(self, response: httpx.Response) -> None:
         try:

@@ -141,6 +141,7 @@ async def test_what_reaches_the_upstream(upstreams: Upstreams, provider: str) ->
     assert sent["model"] == "gpt-4o-mini"
     assert "provider" not in sent
     assert sent["stream"] is False
+    assert recorded.headers["x-request-id"] == "trace-42"
     if provider == "ollama":
         assert recorded.path == "/api/chat"
         assert sent["options"] == {
@@ -152,7 +153,6 @@ async def test_what_reaches_the_upstream(upstreams: Upstreams, provider: str) ->
         }
     else:
         assert recorded.path.endswith("/chat/completions")
-        assert recorded.headers["x-request-id"] == "trace-42"
         assert (sent["temperature"], sent["top_p"], sent["max_tokens"]) == (0.5, 0.9, 64)
         assert (sent["stop"], sent["seed"]) == (["\n\n"], 7)
     if provider == "openrouter":
