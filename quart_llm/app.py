@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from quart_llm.auth import KeyRing, is_public
 from quart_llm.background import BackgroundTasks
 from quart_llm.blueprints.chat import create_chat_blueprint
 from quart_llm.blueprints.health import create_health_blueprint, gateway_version
+from quart_llm.blueprints.metrics import create_metrics_blueprint
 from quart_llm.blueprints.models import create_models_blueprint
 from quart_llm.blueprints.usage import create_usage_blueprint
 from quart_llm.config import Settings
@@ -31,6 +33,9 @@ from quart_llm.gateway import EXTENSION_KEY, Gateway
 from quart_llm.health import HealthChecker
 from quart_llm.logging_setup import configure_logging
 from quart_llm.models_catalog import ModelsCatalog
+from quart_llm.observability.labels import ModelLabels
+from quart_llm.observability.metrics import GatewayMetrics
+from quart_llm.observability.request_record import RequestRecord
 from quart_llm.openapi import GatewayOpenAPIProvider
 from quart_llm.providers import build_providers
 from quart_llm.quotas.rate_limiter import GatewayRateLimiter
@@ -44,6 +49,7 @@ from quart_llm.settings import load_settings
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 HEALTH_ENDPOINT = "health.get_health"
+OVERHEAD_HEADER = "X-Quart-LLM-Overhead-Ms"
 _RESPONSE_TIMEOUT_MARGIN = 30.0
 
 
@@ -68,6 +74,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     )
     providers = build_providers(settings)
     circuits = {name: CircuitBreaker(p.settings.circuit) for name, p in providers.items()}
+    metrics = GatewayMetrics(
+        ModelLabels({name: p.settings.models for name, p in providers.items()})
+    )
     gateway = Gateway(
         settings=settings,
         keyring=KeyRing(settings.api_keys),
@@ -82,11 +91,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
             providers, settings.models.cache_seconds, settings.health.probe_timeout_seconds * 2
         ),
         quotas=QuotaService(
-            build_quota_store(settings.redis_url, settings.redis_key_prefix), settings.limits
+            build_quota_store(settings.redis_url, settings.redis_key_prefix),
+            settings.limits,
+            on_store_failure=metrics.quota_store_failures.inc,
         ),
         tasks=BackgroundTasks(),
         drainer=Drainer(),
-        attempter=Attempter(providers, circuits, settings.fallbacks),
+        attempter=Attempter(providers, circuits, settings.fallbacks, metrics),
+        metrics=metrics,
     )
     app.extensions[EXTENSION_KEY] = gateway
     _install_request_hooks(app, gateway)
@@ -95,6 +107,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(create_models_blueprint())
     app.register_blueprint(create_chat_blueprint())
     app.register_blueprint(create_usage_blueprint())
+    if settings.metrics.enabled:
+        app.register_blueprint(create_metrics_blueprint())
     GatewayRateLimiter.refuse_per_route_limits(app)
     app.extensions["quart_llm.rate_limiter"] = GatewayRateLimiter(app, gateway.quotas)
     app.config["QUART_RATE_LIMITER_ENABLED"] = settings.limits.enabled
@@ -136,6 +150,12 @@ def _install_request_hooks(app: Quart, gateway: Gateway) -> None:
         request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER))
         g.request_id = request_id
         current_request_id.set(request_id)
+        g.record = RequestRecord(
+            request_id=request_id,
+            method=request.method,
+            route=request.url_rule.rule if request.url_rule is not None else "unmatched",
+            started=time.perf_counter(),
+        )
         if cors.enabled and cors.is_preflight(request):
             return cors.preflight_response(request)
         if request.routing_exception is not None or request.endpoint is None:
@@ -145,6 +165,7 @@ def _install_request_hooks(app: Quart, gateway: Gateway) -> None:
         view = app.view_functions[request.endpoint]
         if not is_public(request.endpoint, view):
             g.principal = gateway.keyring.authenticate(request.headers.get("Authorization"))
+            g.record.key_id = g.principal.key_id
         if request.method in _BODY_METHODS:
             if request.mimetype != "application/json":
                 raise UnsupportedMediaType()
@@ -171,6 +192,14 @@ def _install_request_hooks(app: Quart, gateway: Gateway) -> None:
 
     @app.after_request
     async def add_common_headers(response: Response) -> Response:
+        record = g.get("record")
+        if isinstance(record, RequestRecord):
+            record.status = response.status_code
+            if not record.streamed:
+                ended = time.perf_counter()
+                overhead_ms = record.overhead_seconds(ended) * 1000
+                response.headers[OVERHEAD_HEADER] = f"{overhead_ms:.3f}"
+                record.finish(gateway.metrics, ended)
         request_id = g.get("request_id")
         if isinstance(request_id, str):
             response.headers[REQUEST_ID_HEADER] = request_id

@@ -8,7 +8,6 @@ request for whole answers, from the stream's end hook (disconnects included) for
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 import time
 from typing import Any
@@ -20,10 +19,12 @@ from quart_llm.chat_stream import StreamContext, chat_events
 from quart_llm.draining import shutting_down_error
 from quart_llm.errors import GatewayError, UpstreamError, UpstreamTimeout
 from quart_llm.gateway import Gateway
+from quart_llm.observability.request_record import RequestRecord
 from quart_llm.providers.types import Completion, Usage
 from quart_llm.quotas.service import Admission
 from quart_llm.quotas.store import UsageRecord
 from quart_llm.request_ids import current_request_id
+from quart_llm.resilience.attempts import AttemptReport
 from quart_llm.responses import json_response
 from quart_llm.routing import Route, resolve_route
 from quart_llm.schemas.chat_request import ChatRequest
@@ -32,7 +33,6 @@ from quart_llm.tokens import estimate_prompt_tokens, estimate_text_tokens
 from quart_llm.upstream_stream import StreamItem, UpstreamStream
 
 PROVIDER_HEADER = "X-Quart-LLM-Provider"
-logger = logging.getLogger("quart_llm.chat")
 
 
 def new_completion_id() -> str:
@@ -63,40 +63,54 @@ def usage_record(route: Route, usage: Usage) -> UsageRecord:
     )
 
 
-async def complete_chat(gateway: Gateway, principal: Principal, request: ChatRequest) -> Response:
+async def complete_chat(
+    gateway: Gateway, principal: Principal, request: ChatRequest, record: RequestRecord
+) -> Response:
     primary = route_request(gateway, request)
+    _note_route(record, primary)
     prompt_estimate = estimate_prompt_tokens(request.messages)
     admission = await admit(gateway, principal, request, prompt_estimate)
-    record: UsageRecord | None = None
     task = asyncio.current_task()
     if task is not None:
         gateway.drainer.add_answer(task)
+    usage_entry: UsageRecord | None = None
     try:
-        completion, report = await gateway.attempter.first_answer(
-            request, primary, lambda route: _complete_within_deadline(route, request)
-        )
+        record.upstream_started = time.perf_counter()
+        try:
+            completion, report = await gateway.attempter.first_answer(
+                request, primary, lambda route: _complete_within_deadline(route, request)
+            )
+        finally:
+            record.upstream_seconds = time.perf_counter() - record.upstream_started
         route = report.route
+        _note_route(record, route, report)
         usage = completion.usage or _estimated_usage(completion, prompt_estimate)
+        record.usage = usage
         body = _completion_body(route, completion, usage)
-        record = usage_record(route, usage)
+        usage_entry = usage_record(route, usage)
     except asyncio.CancelledError:
-        gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-chat")
+        gateway.tasks.spawn(gateway.quotas.finish(admission, usage_entry), "settle-chat")
         if task is not None and gateway.drainer.forced:
             task.uncancel()
             raise shutting_down_error() from None
         raise
     except BaseException:
-        gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-chat")
+        gateway.tasks.spawn(gateway.quotas.finish(admission, usage_entry), "settle-chat")
         raise
     finally:
         if task is not None:
             gateway.drainer.remove_answer(task)
-    await gateway.quotas.finish(admission, record)
+    await gateway.quotas.finish(admission, usage_entry)
     return json_response(body, headers={PROVIDER_HEADER: route.provider.name, **admission.headers})
 
 
 async def stream_chat(
-    gateway: Gateway, principal: Principal, request: ChatRequest, *, include_usage: bool
+    gateway: Gateway,
+    principal: Principal,
+    request: ChatRequest,
+    record: RequestRecord,
+    *,
+    include_usage: bool,
 ) -> Response:
     """Start the upstream stream; errors before its first chunk are real HTTP errors.
 
@@ -105,9 +119,11 @@ async def stream_chat(
     informed with keep-alive comments, and failures travel in-band.
     """
     primary = route_request(gateway, request)
+    _note_route(record, primary)
     prompt_estimate = estimate_prompt_tokens(request.messages)
     admission = await admit(gateway, principal, request, prompt_estimate)
     keepalive = gateway.settings.sse.keepalive_seconds
+    record.upstream_started = time.perf_counter()
 
     async def open_stream(route: Route) -> tuple[UpstreamStream, StreamItem | None]:
         provider = route.provider
@@ -136,16 +152,36 @@ async def stream_chat(
         raise
     route = report.route
     provider = route.provider
+    _note_route(record, route, report)
+    record.streamed = True
+    setup_seconds = record.upstream_started - record.started
     gateway.drainer.add_stream(stream)
+    open_streams = gateway.metrics.open_streams.labels(provider.name)
+    open_streams.inc()
 
     def settle(context: StreamContext) -> None:
+        open_streams.dec()
         gateway.drainer.remove_stream(stream)
-        error = context.outcome.error
-        if isinstance(error, UpstreamError) and not error.client_fault:
-            gateway.attempter.record_stream_failure(provider.name)
-        record = usage_record(route, context.final_usage())
-        gateway.tasks.spawn(gateway.quotas.finish(admission, record), "settle-stream")
-        log_stream_outcome(context)
+        outcome = context.outcome
+        if isinstance(outcome.error, UpstreamError):
+            gateway.attempter.record_stream_failure(outcome.error)
+        usage = context.final_usage()
+        gateway.tasks.spawn(
+            gateway.quotas.finish(admission, usage_record(route, usage)), "settle-stream"
+        )
+        record.usage = usage
+        record.first_chunk_at = outcome.first_chunk_at
+        record.gateway_seconds = setup_seconds + outcome.gateway_seconds
+        if outcome.completed:
+            record.outcome = "ok"
+        elif outcome.error is not None:
+            record.outcome = (
+                "upstream_error" if isinstance(outcome.error, UpstreamError) else ("shutting_down")
+            )
+            record.error_code = outcome.error.code
+        else:
+            record.outcome = "client_disconnected"
+        record.finish(gateway.metrics)
 
     context = StreamContext(
         completion_id=new_completion_id(),
@@ -156,6 +192,7 @@ async def stream_chat(
         prompt_estimate=prompt_estimate,
         request_id=current_request_id.get(),
         on_finish=settle,
+        observe_gap=gateway.metrics.chunk_gap.labels(provider.name).observe,
     )
     return sse_response(
         chat_events(stream, first, context),
@@ -163,20 +200,12 @@ async def stream_chat(
     )
 
 
-def log_stream_outcome(context: StreamContext) -> None:
-    outcome = context.outcome
-    usage = context.final_usage()
-    logger.info(
-        "stream %s: provider=%s model=%s chunks=%d prompt_tokens=%d completion_tokens=%d%s",
-        "completed" if outcome.completed else ("failed" if outcome.error else "abandoned"),
-        context.provider,
-        context.model,
-        outcome.chunks,
-        usage.prompt_tokens,
-        usage.completion_tokens,
-        " (estimated)" if usage.estimated else "",
-        extra={"request_id": context.request_id},
-    )
+def _note_route(record: RequestRecord, route: Route, report: AttemptReport | None = None) -> None:
+    record.provider = route.provider.name
+    record.model = route.model
+    if report is not None:
+        record.retries = report.retries
+        record.fallbacks = report.fallbacks
 
 
 async def _complete_within_deadline(route: Route, request: ChatRequest) -> Completion:

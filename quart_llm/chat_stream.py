@@ -33,7 +33,10 @@ class StreamOutcome:
     finish_reason: str | None = None
     chunks: int = 0
     first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
     text_chars: int = 0
+    gateway_seconds: float = 0.0
+    """Time spent relaying (parsing, accounting, encoding), upstream waiting excluded."""
 
 
 @dataclass(slots=True)
@@ -48,6 +51,7 @@ class StreamContext:
     created: int = field(default_factory=lambda: int(time.time()))
     outcome: StreamOutcome = field(default_factory=StreamOutcome)
     on_finish: Callable[[StreamContext], None] | None = None
+    observe_gap: Callable[[float], None] | None = None
 
     def envelope(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -93,7 +97,9 @@ async def chat_events(
                 yield encode_data(item.to_body(context.request_id))
                 return
             if isinstance(item, StreamChunk):
-                event = _relay(item, context)
+                started = time.perf_counter()
+                event = _relay(item, context, started)
+                outcome.gateway_seconds += time.perf_counter() - started
                 if event is not None:
                     yield event
             item = None
@@ -120,7 +126,7 @@ def _finish(context: StreamContext) -> None:
         logger.exception("recording the end of a stream failed")
 
 
-def _relay(chunk: StreamChunk, context: StreamContext) -> bytes | None:
+def _relay(chunk: StreamChunk, context: StreamContext, now: float) -> bytes | None:
     outcome = context.outcome
     if chunk.usage is not None:
         outcome.usage = chunk.usage
@@ -139,6 +145,9 @@ def _relay(chunk: StreamChunk, context: StreamContext) -> bytes | None:
         if finish_reason:
             outcome.finish_reason = finish_reason
     if outcome.first_chunk_at is None:
-        outcome.first_chunk_at = time.monotonic()
+        outcome.first_chunk_at = now
+    elif context.observe_gap is not None and outcome.last_chunk_at is not None:
+        context.observe_gap(now - outcome.last_chunk_at)
+    outcome.last_chunk_at = now
     outcome.chunks += 1
     return encode_data(context.envelope(chunk.choices))

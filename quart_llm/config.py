@@ -125,6 +125,14 @@ class LoggingSettings(_Strict):
         return level.upper() if isinstance(level, str) else level
 
 
+class MetricsSettings(_Strict):
+    """`/metrics` needs `Authorization: Bearer <token>`, or is open when `public` is true."""
+
+    enabled: bool = True
+    token: SecretStr | None = None
+    public: bool = False
+
+
 class WindowSetting(_Strict):
     count: PositiveInt
     period_seconds: PositiveInt
@@ -182,6 +190,7 @@ class Settings(_Strict):
     models: ModelsSettings = ModelsSettings()
     logging: LoggingSettings = LoggingSettings()
     limits: LimitsSettings = LimitsSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("redis_url")
     @classmethod

@@ -15,6 +15,7 @@ from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
 from quart_llm.errors import GatewayError, error_body
+from quart_llm.observability.request_record import RequestRecord
 from quart_llm.responses import json_response
 
 logger = logging.getLogger("quart_llm.errors")
@@ -43,7 +44,15 @@ def current_request_id() -> str | None:
     return value if isinstance(value, str) else None
 
 
+def note_error_code(code: str | None) -> None:
+    """Tell the request's record (for its log line and metrics) which error it ended with."""
+    record = g.get("record")
+    if isinstance(record, RequestRecord):
+        record.error_code = code
+
+
 def gateway_error_response(error: GatewayError) -> Response:
+    note_error_code(error.code)
     headers = dict(error.headers)
     if error.status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="quart_llm"')
@@ -99,6 +108,7 @@ def register_error_handlers(app: Quart) -> None:
             message, param = "The request body must be a JSON object.", None
         else:
             message, param = "Invalid request body.", None
+        note_error_code("invalid_request")
         body = error_body(message, "invalid_request_error", "invalid_request", param)
         body["error"]["request_id"] = current_request_id()
         return json_response(body, 400)
@@ -112,6 +122,7 @@ def register_error_handlers(app: Quart) -> None:
         headers = {
             name: value for name, value in error.get_headers() if name.lower() in _PASSED_HEADERS
         }
+        note_error_code(code)
         body = error_body(message, error_type, code, None, current_request_id())
         return json_response(body, status, headers)
 
@@ -119,6 +130,7 @@ def register_error_handlers(app: Quart) -> None:
     async def handle_unexpected(error: Exception) -> Response:
         request_id = current_request_id()
         logger.exception("unexpected error", extra={"request_id": request_id})
+        note_error_code("internal_error")
         body = error_body(
             "The server had an error while processing your request.",
             "server_error",

@@ -12,6 +12,7 @@ from quart_llm.config import Settings
 from quart_llm.draining import Drainer
 from quart_llm.health import HealthChecker
 from quart_llm.models_catalog import ModelsCatalog
+from quart_llm.observability.metrics import GatewayMetrics
 from quart_llm.providers import Provider
 from quart_llm.quotas.service import QuotaService
 from quart_llm.resilience.attempts import Attempter
@@ -30,6 +31,7 @@ class Gateway:
     tasks: BackgroundTasks
     drainer: Drainer
     attempter: Attempter
+    metrics: GatewayMetrics
 
     async def start(self) -> None:
         await self.quotas.start()

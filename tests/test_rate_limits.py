@@ -10,8 +10,9 @@ from quart_llm import create_app
 from quart_llm.auth import is_public
 from quart_llm.quotas.rate_limiter import EXEMPT_ENDPOINTS, GatewayRateLimiter
 
-EXPECTED_EXEMPT = {"health.get_health", "openapi"}
-EXPECTED_PUBLIC = {"health.get_health", "openapi"}
+EXPECTED_EXEMPT = {"health.get_health", "openapi", "metrics.get_metrics"}
+EXPECTED_PUBLIC = {"health.get_health", "openapi", "metrics.get_metrics"}
+"""/metrics needs no API key: it has its own token (metrics.token) or is opened on purpose."""
 
 
 def endpoints(app: Quart) -> list[str]:

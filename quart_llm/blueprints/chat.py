@@ -8,6 +8,7 @@ from quart_schema import document_response, tag, validate_request
 from quart_llm.auth import current_principal
 from quart_llm.chat_service import complete_chat, stream_chat
 from quart_llm.gateway import current_gateway
+from quart_llm.observability.request_record import current_record
 from quart_llm.openapi import streams_events
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.schemas.responses import ChatCompletion, ChatCompletionChunk, ErrorBody
@@ -41,9 +42,9 @@ def create_chat_blueprint() -> Blueprint:
         if data.stream:
             include_usage = bool(data.stream_options and data.stream_options.include_usage)
             return await stream_chat(
-                gateway, current_principal(), data, include_usage=include_usage
+                gateway, current_principal(), data, current_record(), include_usage=include_usage
             )
-        return await complete_chat(gateway, current_principal(), data)
+        return await complete_chat(gateway, current_principal(), data, current_record())
 
     @blueprint.post("/v1/chat/stream")
     @tag(["chat"])
@@ -62,6 +63,8 @@ def create_chat_blueprint() -> Blueprint:
         The same request as `/v1/chat/completions`, always streamed and always with a usage
         chunk before `data: [DONE]`; `stream` in the body is ignored.
         """
-        return await stream_chat(current_gateway(), current_principal(), data, include_usage=True)
+        return await stream_chat(
+            current_gateway(), current_principal(), data, current_record(), include_usage=True
+        )
 
     return blueprint

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from quart_llm.config import LimitsSettings
@@ -43,8 +44,14 @@ class Admission:
 
 
 class QuotaService:
-    def __init__(self, store: QuotaStore, settings: LimitsSettings) -> None:
+    def __init__(
+        self,
+        store: QuotaStore,
+        settings: LimitsSettings,
+        on_store_failure: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
+        self._on_store_failure = on_store_failure
         self.enabled = settings.enabled
         self.fail_open = settings.on_store_failure == "open"
         self.usage_periods = tuple(sorted(set(settings.usage_periods)))
@@ -154,6 +161,8 @@ class QuotaService:
 
     def _store_failed(self, what: str, *, may_refuse: bool = True) -> None:
         self.store_failures += 1
+        if self._on_store_failure is not None:
+            self._on_store_failure()
         if may_refuse and not self.fail_open:
             raise ServiceUnavailable(
                 "The quota store cannot be reached; requests are refused until it returns.",

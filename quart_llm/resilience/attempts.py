@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from quart_llm.errors import GatewayError, UpstreamConnectError, UpstreamError
+from quart_llm.observability.metrics import GatewayMetrics
 from quart_llm.providers.base import Provider
 from quart_llm.resilience.backoff import retry_delay
 from quart_llm.resilience.circuit import CircuitBreaker
@@ -35,8 +36,10 @@ class Attempter:
         providers: Mapping[str, Provider],
         circuits: Mapping[str, CircuitBreaker],
         fallbacks: Mapping[str, list[str]],
+        metrics: GatewayMetrics,
         rng: random.Random | None = None,
     ) -> None:
+        self._metrics = metrics
         self._providers = providers
         self._circuits = circuits
         self._fallbacks = fallbacks
@@ -67,7 +70,9 @@ class Attempter:
             report.fallbacks = index
             circuit = self._circuits[route.provider.name]
             if not circuit.allow():
-                last_error = last_error or _circuit_open(route, circuit)
+                skipped = _circuit_open(route, circuit)
+                self._metrics.upstream_error(skipped)
+                last_error = last_error or skipped
                 continue
             retry_number = 0
             while True:
@@ -75,6 +80,7 @@ class Attempter:
                     result = await attempt(route)
                 except UpstreamError as error:
                     last_error = error
+                    self._metrics.upstream_error(error)
                     if error.client_fault:
                         circuit.record_success()
                         raise
@@ -87,16 +93,21 @@ class Attempter:
                     await asyncio.sleep(delay)
                     retry_number += 1
                     report.retries += 1
+                    self._metrics.retries.labels(route.provider.name).inc()
                     continue
                 circuit.record_success()
+                if index:
+                    self._metrics.fallbacks.labels(primary.provider.name, route.provider.name).inc()
                 return result, report
         if last_error is None:
             raise RuntimeError("no route was tried")
         raise last_error
 
-    def record_stream_failure(self, provider: str) -> None:
+    def record_stream_failure(self, error: UpstreamError) -> None:
         """A failure after the first byte still counts against the provider's circuit."""
-        self._circuits[provider].record_failure()
+        self._metrics.upstream_error(error)
+        if not error.client_fault:
+            self._circuits[error.provider].record_failure()
 
 
 def _circuit_open(route: Route, circuit: CircuitBreaker) -> UpstreamError:

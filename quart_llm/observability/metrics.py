@@ -1,0 +1,134 @@
+"""The gateway's Prometheus metrics, in a registry of its own per app (never the global one).
+
+Every label is bounded: routes are URL rules, providers are configured names, models go
+through `ModelLabels`, error kinds and limits are fixed words. Nothing secret is a label.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from quart_llm.errors import (
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamStatusError,
+    UpstreamTimeout,
+)
+from quart_llm.observability.labels import ModelLabels
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+GAP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+LIMIT_CODES = {
+    "requests_limit_exceeded": "requests",
+    "tokens_limit_exceeded": "tokens",
+    "concurrency_limit_exceeded": "concurrency",
+}
+
+
+def upstream_error_kind(error: UpstreamError) -> str:
+    if error.code == "upstream_circuit_open":
+        return "circuit_open"
+    if isinstance(error, UpstreamTimeout):
+        return "timeout"
+    if isinstance(error, UpstreamConnectError):
+        return "connect"
+    if isinstance(error, UpstreamStatusError):
+        if error.upstream_status == 429:
+            return "rate_limited"
+        return "status_4xx" if error.upstream_status < 500 else "status_5xx"
+    if isinstance(error, UpstreamProtocolError):
+        return "stream_error" if error.code == "upstream_stream_error" else "protocol"
+    return "other"
+
+
+class GatewayMetrics:
+    def __init__(self, models: ModelLabels) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.models = models
+        registry = self.registry
+        self.requests = Counter(
+            "quart_llm_requests",
+            "Requests answered.",
+            ["route", "method", "status", "provider", "model"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "quart_llm_request_duration_seconds",
+            "Time from request to the end of the answer.",
+            ["route", "provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.time_to_first_token = Histogram(
+            "quart_llm_time_to_first_token_seconds",
+            "Time from request to the first chunk.",
+            ["provider", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.chunk_gap = Histogram(
+            "quart_llm_chunk_gap_seconds",
+            "Time between chunks of a stream.",
+            ["provider"],
+            buckets=GAP_BUCKETS,
+            registry=registry,
+        )
+        self.tokens = Counter(
+            "quart_llm_tokens",
+            "Tokens used, as reported upstream or estimated.",
+            ["provider", "model", "direction"],
+            registry=registry,
+        )
+        self.upstream_errors = Counter(
+            "quart_llm_upstream_errors",
+            "Upstream failures, retried ones included.",
+            ["provider", "kind"],
+            registry=registry,
+        )
+        self.retries = Counter(
+            "quart_llm_upstream_retries",
+            "Retries before the first byte.",
+            ["provider"],
+            registry=registry,
+        )
+        self.fallbacks = Counter(
+            "quart_llm_fallbacks",
+            "Answers served by a fallback.",
+            ["from_provider", "to_provider"],
+            registry=registry,
+        )
+        self.rate_limited = Counter(
+            "quart_llm_rate_limited",
+            "Requests refused by a quota.",
+            ["limit"],
+            registry=registry,
+        )
+        self.open_streams = Gauge(
+            "quart_llm_open_streams",
+            "Streams being answered now.",
+            ["provider"],
+            registry=registry,
+        )
+        self.overhead = Histogram(
+            "quart_llm_gateway_overhead_seconds",
+            "Time spent in the gateway itself, upstream waiting excluded.",
+            ["route"],
+            buckets=OVERHEAD_BUCKETS,
+            registry=registry,
+        )
+        self.quota_store_failures = Counter(
+            "quart_llm_quota_store_failures",
+            "Quota store calls that failed (Redis down).",
+            registry=registry,
+        )
+
+    def model_label(self, provider: str, model: str) -> str:
+        return self.models.label(provider, model) if provider else ""
+
+    def upstream_error(self, error: UpstreamError) -> None:
+        self.upstream_errors.labels(error.provider, upstream_error_kind(error)).inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
