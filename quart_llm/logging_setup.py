@@ -54,7 +54,13 @@ class ConsoleFormatter(logging.Formatter):
         return super().format(record)
 
 
+QUIET_LOGGERS = ("hpack", "h2")
+"""Their DEBUG output includes every decoded header, Authorization among them."""
+
+
 def configure_logging(settings: LoggingSettings) -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     logger = logging.getLogger("quart_llm")
     logger.setLevel(settings.level)
     for handler in list(logger.handlers):

@@ -14,11 +14,24 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
-from quart_schema import OpenAPIProvider
+from quart_schema import OpenAPIProvider, document_response
 from werkzeug.routing import Rule
+
+from quart_llm.schemas.responses import ErrorBody
 
 SSE_ATTRIBUTE = "_quart_llm_sse_events"
 SSE_MEDIA_TYPE = "text/event-stream"
+
+
+def document_errors[F: Callable[..., Any]](*statuses: int) -> Callable[[F], F]:
+    """Document each status as an OpenAI-shaped error (`ErrorBody`)."""
+
+    def decorator(func: F) -> F:
+        for status in statuses:
+            func = document_response(ErrorBody, status)(func)
+        return func
+
+    return decorator
 
 
 def streams_events[F: Callable[..., Any]](
@@ -45,6 +58,8 @@ class GatewayOpenAPIProvider(OpenAPIProvider):
             for operation in operations.values():
                 if "tags" in operation:
                     operation["tags"] = sorted(operation["tags"])
+                if "requestBody" in operation:
+                    operation["requestBody"]["required"] = True
                 if marker is not None:
                     chunk_model, always = marker
                     components.update(self._add_event_stream(operation, chunk_model, always))

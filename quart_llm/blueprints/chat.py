@@ -9,9 +9,9 @@ from quart_llm.auth import current_principal
 from quart_llm.chat_service import complete_chat, stream_chat
 from quart_llm.gateway import current_gateway
 from quart_llm.observability.request_record import current_record
-from quart_llm.openapi import streams_events
+from quart_llm.openapi import document_errors, streams_events
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.schemas.responses import ChatCompletion, ChatCompletionChunk, ErrorBody
+from quart_llm.schemas.responses import ChatCompletion, ChatCompletionChunk
 
 
 def create_chat_blueprint() -> Blueprint:
@@ -22,13 +22,7 @@ def create_chat_blueprint() -> Blueprint:
     @validate_request(ChatRequest)
     @streams_events(ChatCompletionChunk, always=False)
     @document_response(ChatCompletion, 200)
-    @document_response(ErrorBody, 400)
-    @document_response(ErrorBody, 401)
-    @document_response(ErrorBody, 404)
-    @document_response(ErrorBody, 429)
-    @document_response(ErrorBody, 502)
-    @document_response(ErrorBody, 503)
-    @document_response(ErrorBody, 504)
+    @document_errors(400, 401, 404, 413, 415, 429, 502, 503, 504)
     async def create_chat_completion(data: ChatRequest) -> Response:
         """Create a chat completion (OpenAI-compatible).
 
@@ -50,13 +44,7 @@ def create_chat_blueprint() -> Blueprint:
     @tag(["chat"])
     @validate_request(ChatRequest)
     @streams_events(ChatCompletionChunk, always=True)
-    @document_response(ErrorBody, 400)
-    @document_response(ErrorBody, 401)
-    @document_response(ErrorBody, 404)
-    @document_response(ErrorBody, 429)
-    @document_response(ErrorBody, 502)
-    @document_response(ErrorBody, 503)
-    @document_response(ErrorBody, 504)
+    @document_errors(400, 401, 404, 413, 415, 429, 502, 503, 504)
     async def stream_chat_completion(data: ChatRequest) -> Response:
         """Stream a chat completion as Server-Sent Events.
 

@@ -6,8 +6,9 @@ from quart import Blueprint, Response
 from quart_schema import document_response, tag
 
 from quart_llm.gateway import current_gateway
+from quart_llm.openapi import document_errors
 from quart_llm.responses import json_response
-from quart_llm.schemas.responses import ErrorBody, ModelList
+from quart_llm.schemas.responses import ModelList
 
 
 def create_models_blueprint() -> Blueprint:
@@ -16,7 +17,7 @@ def create_models_blueprint() -> Blueprint:
     @blueprint.get("/v1/models")
     @tag(["models"])
     @document_response(ModelList, 200)
-    @document_response(ErrorBody, 401)
+    @document_errors(401, 429)
     async def list_models() -> Response:
         """List the models of every reachable provider.
 

@@ -11,9 +11,9 @@ from quart_schema import document_response, tag
 
 from quart_llm.auth import current_principal
 from quart_llm.gateway import current_gateway
+from quart_llm.openapi import document_errors
 from quart_llm.quotas.store import UsageCounters
 from quart_llm.responses import json_response
-from quart_llm.schemas.responses import ErrorBody
 from quart_llm.schemas.usage import UsageResponse
 
 
@@ -36,8 +36,7 @@ def create_usage_blueprint() -> Blueprint:
     @blueprint.get("/v1/usage")
     @tag(["usage"])
     @document_response(UsageResponse, 200)
-    @document_response(ErrorBody, 401)
-    @document_response(ErrorBody, 503)
+    @document_errors(401, 429, 503)
     async def get_usage() -> Response:
         """Report the calling key's usage and limits.
 

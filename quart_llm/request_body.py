@@ -1,0 +1,49 @@
+"""Reading a JSON request body: bounded while it arrives, parsed once, strictly.
+
+Quart buffers a chunked body whole before checking its size, and its JSON parser turns
+invalid UTF-8 or deep nesting into a 500. Here the body is refused with 413 as soon as it
+passes `max_body_bytes` and parsed with orjson: strict UTF-8, at most 1024 levels, anything
+else a 400. A body with a 20-digit run is parsed again by the standard library, which keeps
+big integers exact (orjson would make them floats) so validation can refuse them. The result
+goes into Quart's JSON cache, so quart-schema's validation does not parse the body again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import orjson
+from quart import Request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
+
+_LONG_DIGITS = re.compile(rb"\d{20}")
+
+
+async def read_json_body(request: Request, max_bytes: int) -> Any:
+    received = bytearray()
+    try:
+        async with asyncio.timeout(request.body_timeout):
+            async for chunk in request.body:
+                received += chunk
+                if len(received) > max_bytes:
+                    raise RequestEntityTooLarge()
+    except TimeoutError as error:
+        raise RequestTimeout() from error
+    data = bytes(received)
+    request.body = request.body_class(None, None)
+    request.body.set_result(data)
+    try:
+        parsed = orjson.loads(data)
+        if _LONG_DIGITS.search(data):
+            # orjson turns integers beyond 64 bits into floats; parse exactly so that
+            # validation refuses them rather than forwarding a value the client never sent.
+            parsed = json.loads(data)
+    except (orjson.JSONDecodeError, RecursionError) as error:
+        raise BadRequest() from error
+    # Quart's own cache of get_json(), keyed by `silent`.
+    request._cached_json[False] = parsed
+    request._cached_json[True] = parsed
+    return parsed
