@@ -1,1 +1,0 @@
-"""The benchmark suite: `python -m bench` (or `./dev bench`); see `python -m bench --help`."""
