@@ -47,6 +47,11 @@ def streams_events[F: Callable[..., Any]](
 
 
 class GatewayOpenAPIProvider(OpenAPIProvider):
+    def schema(self) -> dict[str, Any]:
+        spec = super().schema()
+        _hoist_titled_schemas(spec)
+        return spec
+
     def operation_id(self, method: str, path: str, func: Callable[..., Any]) -> str | None:
         return func.__name__
 
@@ -89,3 +94,24 @@ class GatewayOpenAPIProvider(OpenAPIProvider):
             "x-event-schema": {"$ref": reference},
         }
         return definitions
+
+
+def _hoist_titled_schemas(spec: dict[str, Any]) -> None:
+    """Move request and response schemas that quart-schema inlines into `components` and refer
+    to them, so every error response is one `ErrorBody` and SDK generators name models once
+    (`ChatRequest`, not one model per operation)."""
+    components: dict[str, Any] = spec["components"]["schemas"]
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            bodies = [operation.get("requestBody", {})]
+            bodies.extend(operation.get("responses", {}).values())
+            for body in bodies:
+                for media in body.get("content", {}).values():
+                    schema = media.get("schema", {})
+                    title = schema.get("title")
+                    if not title or "$ref" in schema:
+                        continue
+                    known = components.setdefault(title, schema)
+                    if known != schema:
+                        raise ValueError(f"two different schemas are both called {title!r}")
+                    media["schema"] = {"$ref": f"#/components/schemas/{title}"}

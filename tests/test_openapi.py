@@ -63,9 +63,7 @@ def test_every_error_response_uses_the_error_schema(spec: dict[str, Any]) -> Non
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
                     schema = response["content"]["application/json"]["schema"]
-                    assert schema == {"$ref": "#/components/schemas/ErrorDetail"} or (
-                        schema.get("title") == "ErrorBody"
-                    ), (status, schema)
+                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (status, schema)
 
 
 def test_streams_are_documented_as_event_streams(spec: dict[str, Any]) -> None:
