@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from logging.handlers import QueueListener
 from typing import Any
 
-from hypercorn.middleware import ProxyFixMiddleware
 from quart import Quart
 from quart_schema import QuartSchema
 
@@ -99,18 +99,24 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.config["QUART_RATE_LIMITER_ENABLED"] = settings.limits.enabled
 
     if settings.trusted_proxy_hops:
+        from hypercorn.middleware import ProxyFixMiddleware  # 0.4 s to import: only when used
+
         app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
             app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops
         )
 
+    log_listeners: list[QueueListener] = []
+
     @app.before_serving
     async def start_gateway() -> None:
-        configure_logging(settings.logging)
+        log_listeners.append(configure_logging(settings.logging))
         await gateway.start()
 
     @app.after_serving
     async def stop_gateway() -> None:
         await gateway.stop()
+        while log_listeners:
+            log_listeners.pop().stop()
 
     return app
 

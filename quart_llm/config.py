@@ -71,6 +71,7 @@ class ProviderSettings(_Strict):
     retry: RetrySettings = RetrySettings()
     circuit: CircuitSettings = CircuitSettings()
     max_connections: PositiveInt = 256
+    transport: Literal["aiohttp", "httpx"] = "aiohttp"
     models: list[str] = Field(default_factory=list)
     http_referer: str | None = None
     app_title: str | None = None

@@ -7,8 +7,10 @@ building an app in a test never rewires the host application's logging.
 from __future__ import annotations
 
 import logging
+import queue
 import sys
 import time
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 import orjson
@@ -58,7 +60,9 @@ QUIET_LOGGERS = ("hpack", "h2")
 """Their DEBUG output includes every decoded header, Authorization among them."""
 
 
-def configure_logging(settings: LoggingSettings) -> None:
+def configure_logging(settings: LoggingSettings) -> QueueListener:
+    """Log through a queue: the event loop only enqueues a record, a thread formats and writes
+    it, so a slow stderr never stalls streams. Stop the returned listener to flush."""
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     logger = logging.getLogger("quart_llm")
@@ -66,7 +70,12 @@ def configure_logging(settings: LoggingSettings) -> None:
     for handler in list(logger.handlers):
         if getattr(handler, _HANDLER_MARK, False):
             logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JSONFormatter() if settings.format == "json" else ConsoleFormatter())
-    setattr(handler, _HANDLER_MARK, True)
-    logger.addHandler(handler)
+    output = logging.StreamHandler(sys.stderr)
+    output.setFormatter(JSONFormatter() if settings.format == "json" else ConsoleFormatter())
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    enqueue = QueueHandler(records)
+    setattr(enqueue, _HANDLER_MARK, True)
+    logger.addHandler(enqueue)
+    listener = QueueListener(records, output, respect_handler_level=True)
+    listener.start()
+    return listener

@@ -37,12 +37,13 @@ def test_configure_sets_level_and_one_handler(capsys: pytest.CaptureFixture[str]
     logger = logging.getLogger("quart_llm")
     before = list(logger.handlers)
     try:
-        configure_logging(LoggingSettings(level="WARNING", format="json"))
-        configure_logging(LoggingSettings(level="WARNING", format="json"))
+        configure_logging(LoggingSettings(level="WARNING", format="json")).stop()
+        listener = configure_logging(LoggingSettings(level="WARNING", format="json"))
         marked = [h for h in logger.handlers if getattr(h, "_quart_llm_handler", False)]
         assert len(marked) == 1
         logging.getLogger("quart_llm.test").info("quiet")
         logging.getLogger("quart_llm.test").warning("loud")
+        listener.stop()
         err = capsys.readouterr().err
         assert "quiet" not in err
         assert json.loads(err.strip().splitlines()[-1])["message"] == "loud"

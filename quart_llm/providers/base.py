@@ -77,42 +77,61 @@ def map_upstream_errors(provider: str) -> Iterator[None]:
         yield
     except UpstreamError:
         raise
-    except httpx.TimeoutException as exc:
-        raise UpstreamTimeout(
+    except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL, httpx.CookieConflict) as exc:
+        raise upstream_error_for(provider, exc) from exc
+
+
+_MAPPING: tuple[tuple[type[Exception], type[UpstreamError], str], ...] = (
+    (httpx.ConnectError, UpstreamConnectError, "connection refused or unreachable"),
+    (httpx.RemoteProtocolError, UpstreamProtocolError, "the upstream broke the HTTP protocol"),
+    (httpx.ReadError, UpstreamProtocolError, "the connection was lost while reading"),
+    (httpx.WriteError, UpstreamConnectError, "the connection was lost while sending"),
+    (httpx.CloseError, UpstreamProtocolError, "the connection failed while closing"),
+    (httpx.ProxyError, UpstreamConnectError, "the proxy refused the connection"),
+    (httpx.UnsupportedProtocol, UpstreamConnectError, "unsupported URL scheme"),
+    (httpx.DecodingError, UpstreamProtocolError, "the response could not be decoded"),
+    (httpx.TooManyRedirects, UpstreamProtocolError, "too many redirects"),
+    (httpx.LocalProtocolError, UpstreamProtocolError, "the request could not be sent"),
+    (httpx.TransportError, UpstreamConnectError, "transport failure"),
+    (httpx.HTTPError, UpstreamProtocolError, "HTTP failure"),
+    (httpx.StreamError, UpstreamProtocolError, "the response stream was misused"),
+    (httpx.InvalidURL, UpstreamConnectError, "invalid upstream URL"),
+    (httpx.CookieConflict, UpstreamProtocolError, "conflicting upstream cookies"),
+)
+
+
+def upstream_error_for(provider: str, exc: Exception) -> UpstreamError:
+    """The most specific gateway error for an httpx exception (first match in `_MAPPING`)."""
+    from_aiohttp = _from_aiohttp_cause(provider, exc)
+    if from_aiohttp is not None:
+        return from_aiohttp
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamTimeout(
             provider,
             _TIMEOUT_MESSAGES.get(type(exc), "timed out"),
             retryable=isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout),
-        ) from exc
-    except httpx.ConnectError as exc:
-        raise UpstreamConnectError(provider, "connection refused or unreachable") from exc
-    except httpx.RemoteProtocolError as exc:
-        raise UpstreamProtocolError(provider, "the upstream broke the HTTP protocol") from exc
-    except httpx.ReadError as exc:
-        raise UpstreamProtocolError(provider, "the connection was lost while reading") from exc
-    except httpx.WriteError as exc:
-        raise UpstreamConnectError(provider, "the connection was lost while sending") from exc
-    except httpx.CloseError as exc:
-        raise UpstreamProtocolError(provider, "the connection failed while closing") from exc
-    except httpx.ProxyError as exc:
-        raise UpstreamConnectError(provider, "the proxy refused the connection") from exc
-    except httpx.UnsupportedProtocol as exc:
-        raise UpstreamConnectError(provider, "unsupported URL scheme") from exc
-    except httpx.DecodingError as exc:
-        raise UpstreamProtocolError(provider, "the response could not be decoded") from exc
-    except httpx.TooManyRedirects as exc:
-        raise UpstreamProtocolError(provider, "too many redirects") from exc
-    except httpx.LocalProtocolError as exc:
-        raise UpstreamProtocolError(provider, "the request could not be sent") from exc
-    except httpx.TransportError as exc:
-        raise UpstreamConnectError(provider, "transport failure") from exc
-    except httpx.HTTPError as exc:
-        raise UpstreamProtocolError(provider, "HTTP failure") from exc
-    except httpx.StreamError as exc:
-        raise UpstreamProtocolError(provider, "the response stream was misused") from exc
-    except httpx.InvalidURL as exc:
-        raise UpstreamConnectError(provider, "invalid upstream URL") from exc
-    except httpx.CookieConflict as exc:
-        raise UpstreamProtocolError(provider, "conflicting upstream cookies") from exc
+        )
+    for exception_class, error_class, message in _MAPPING:
+        if isinstance(exc, exception_class):
+            return error_class(provider, message)
+    return UpstreamProtocolError(provider, "HTTP failure")
+
+
+def _from_aiohttp_cause(provider: str, exc: Exception) -> UpstreamError | None:
+    """The aiohttp transport reports refused connections and servers that hung up as connect
+    timeouts; the aiohttp exception behind it says what really happened."""
+    cause = exc.__cause__
+    if cause is None or type(cause).__module__.split(".")[0] != "aiohttp":
+        return None
+    import aiohttp
+
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return UpstreamConnectError(provider, "connection refused or unreachable")
+    if isinstance(cause, aiohttp.ConnectionTimeoutError):
+        return UpstreamTimeout(provider, "timed out while connecting", retryable=True)
+    if isinstance(cause, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        return UpstreamProtocolError(provider, "the upstream closed the connection unexpectedly")
+    return None
 
 
 _TIMEOUT_MESSAGES: dict[type[Exception], str] = {
