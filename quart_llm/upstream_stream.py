@@ -45,6 +45,8 @@ class UpstreamStream:
 
     async def next(self, timeout: float | None = None) -> StreamItem:
         """The next chunk, END or the ending error; TimeoutError if none within `timeout`."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()
         if timeout is None:
             return await self._queue.get()
         async with asyncio.timeout(timeout):
@@ -105,6 +107,9 @@ class UpstreamStream:
 
     async def _offer(self, item: StreamItem) -> bool:
         """Queue an item; a reader that takes nothing for `idle` seconds is given up on."""
+        if not self._queue.full():
+            self._queue.put_nowait(item)
+            return True
         try:
             async with asyncio.timeout(self._timeouts.idle):
                 await self._queue.put(item)
