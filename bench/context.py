@@ -1,0 +1,205 @@
+"""What the scenarios share: tools, the work directory, upstreams and the processes under test.
+
+Everything is started on first use and stopped by `close()`, so `--only` starts only what
+its scenario needs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import bodies
+from bench.clients import CLIENTS, EXTRA_MODULES
+from bench.gateway import Gateway, Upstreams, auth_headers
+from bench.nginx import CHAT_PATH, STREAM_PREFIX, WHOLE_PREFIX, NginxUpstream
+from bench.options import Options
+from bench.paced import PacedUpstream, compile_programs
+from bench.paths import ROOT
+from bench.processes import ManagedProcess, wait_until_ok
+from bench.tools import Tools, free_port
+from bench.wrk import LoadRequest
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Something the load tools hit: a name, a port and the request to send."""
+
+    name: str
+    port: int
+    request: LoadRequest
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Context:
+    options: Options
+    tools: Tools
+    work_dir: Path
+    notes: list[str] = field(default_factory=list)
+    _nginx: NginxUpstream | None = None
+    _paced: PacedUpstream | None = None
+    _binaries: dict[str, Path] | None = None
+    _gateway: Gateway | None = None
+    _gateway_ready: bool = False
+    _gateways: list[Gateway] = field(default_factory=list)
+    _passthroughs: dict[str, int] | None = None
+    _processes: list[ManagedProcess] = field(default_factory=list)
+    _stoppers: list[Callable[[], object]] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def nginx(self) -> NginxUpstream:
+        if self._nginx is None:
+            directory = self.work_dir / "nginx"
+            directory.mkdir(exist_ok=True)
+            log("starting nginx")
+            self._nginx = NginxUpstream(self.tools.nginx, directory)
+            self._stoppers.append(self._nginx.stop)
+            self._nginx.start()
+        return self._nginx
+
+    def binaries(self) -> dict[str, Path]:
+        if self._binaries is None:
+            log("compiling the paced upstream and client")
+            self._binaries = compile_programs(self.tools.cc, self.work_dir)
+        return self._binaries
+
+    def paced(self) -> PacedUpstream:
+        if self._paced is None:
+            self._paced = PacedUpstream(self.binaries()["paced_upstream"], self.work_dir)
+            self._stoppers.append(self._paced.stop)
+            self._paced.start()
+        return self._paced
+
+    def upstreams(self, *, idle: bool = False) -> Upstreams:
+        nginx = self.nginx().base_url
+        paced = self.paced()
+        urls = {
+            "whole": nginx + WHOLE_PREFIX,
+            "sse": nginx + STREAM_PREFIX,
+            "paced": paced.base_url(self.options.paced_deltas, self.options.paced_interval_ms),
+        }
+        if idle:
+            urls["idle"] = paced.base_url(2, 600_000)
+        return Upstreams(urls)
+
+    def new_gateway(self, name: str, *, idle: bool = False) -> Gateway:
+        """A fresh gateway process, not yet started; stopped with the context."""
+        gateway = Gateway(self.upstreams(idle=idle), self.work_dir, name)
+        self._gateways.append(gateway)
+        self._stoppers.append(gateway.stop)
+        return gateway
+
+    def gateway(self) -> Gateway:
+        """The gateway under test, started once and ready (healthy)."""
+        gateway = self._gateway or self._spawn_gateway()
+        if not self._gateway_ready:
+            gateway.wait_ready()
+            self._gateway_ready = True
+        return gateway
+
+    def _spawn_gateway(self) -> Gateway:
+        log("starting the gateway under test")
+        self._gateway = self.new_gateway("gateway")
+        self._gateway.spawn()
+        return self._gateway
+
+    def available_clients(self) -> list[str]:
+        """httpx always; aiohttp (direct, or under httpx) when importable by the gateway's
+        interpreter (a dependency, or a directory on PYTHONPATH)."""
+        clients = []
+        for client in CLIENTS:
+            module = EXTRA_MODULES.get(client)
+            if module is not None and importlib.util.find_spec(module) is None:
+                self.note(
+                    f"`{module}` is not installed, so the {client} passthrough was not "
+                    f"measured (add the `{module.replace('_', '-')}` package to measure it)."
+                )
+                continue
+            clients.append(client)
+        return clients
+
+    def passthroughs(self) -> dict[str, int]:
+        """Client name → port of a running bare passthrough using it."""
+        if self._passthroughs is None:
+            self._passthroughs = {}
+            upstream = self.nginx().base_url
+            started: list[tuple[ManagedProcess, int]] = []
+            for client in self.available_clients():
+                port = free_port()
+                process = ManagedProcess(
+                    f"passthrough-{client}",
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.passthrough",
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--upstream",
+                        upstream,
+                        "--client",
+                        client,
+                    ],
+                    self.work_dir,
+                    cwd=ROOT,
+                )
+                log(f"starting the bare passthrough ({client})")
+                self._stoppers.append(process.stop)
+                process.start()
+                started.append((process, port))
+                self._passthroughs[client] = port
+            for process, port in started:
+                wait_until_ok(process, port, "/health")
+        return self._passthroughs
+
+    def targets(self, *, stream: bool) -> list[Target]:
+        """direct (nginx), passthrough-<client>…, gateway: the same answer three ways."""
+        if self._gateway is None and self._passthroughs is None:
+            self._spawn_gateway()  # starts while the passthroughs start
+        prefix = STREAM_PREFIX if stream else WHOLE_PREFIX
+        json_only = {"Content-Type": "application/json"}
+        body = bodies.chat_request(bodies.MODEL, stream=stream)
+        targets = [
+            Target("direct", self.nginx().port, LoadRequest(prefix + CHAT_PATH, body, json_only))
+        ]
+        for client, port in self.passthroughs().items():
+            targets.append(
+                Target(
+                    f"passthrough-{client}", port, LoadRequest(prefix + CHAT_PATH, body, json_only)
+                )
+            )
+        provider = "sse" if stream else "whole"
+        gateway_body = bodies.chat_request(f"{provider}/{bodies.MODEL}", stream=stream)
+        targets.append(
+            Target(
+                "gateway",
+                self.gateway().port,
+                LoadRequest("/v1/chat/completions", gateway_body, auth_headers()),
+            )
+        )
+        return targets
+
+    def all_gateways(self) -> list[Gateway]:
+        return list(self._gateways)
+
+    def close(self) -> None:
+        for stop in reversed(self._stoppers):
+            try:
+                stop()
+            except Exception as exc:
+                log(f"stopping failed: {exc}")
+        self._stoppers.clear()

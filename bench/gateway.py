@@ -1,0 +1,120 @@
+"""The gateway under test, run as users run it: `python -m quart_llm serve` with hypercorn.toml,
+configured only through QUART_LLM_* variables, production environment, keys, quotas, metrics
+and info-level JSON logs on (stderr to a file), Hypercorn's access log on stdout (a file)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import bodies
+from bench.http import request
+from bench.paths import ROOT
+from bench.processes import ManagedProcess, wait_until_ok
+from bench.tools import BenchError, free_port
+
+HEALTH_PATH = "/v1/health"
+POOL_SIZE = 4096
+HUGE_LIMIT = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Upstreams:
+    """Provider name → OpenAI-compatible base URL (ending in /v1)."""
+
+    base_urls: Mapping[str, str]
+
+
+def gateway_environment(upstreams: Upstreams) -> dict[str, str]:
+    """The variables an operator would set. Quotas stay on with limits no run can reach; the
+    pool and the in-flight cap are raised so the ladder measures the gateway, not its caps."""
+    providers: dict[str, Any] = {
+        name: {"kind": "openai", "base_url": url, "max_connections": POOL_SIZE}
+        for name, url in upstreams.base_urls.items()
+    }
+    limits = {
+        "default": {
+            "requests": [{"count": HUGE_LIMIT, "period_seconds": 60}],
+            "concurrent_streams": HUGE_LIMIT,
+        }
+    }
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("QUART_LLM_")}
+    return {
+        **inherited,
+        "QUART_LLM_ENV": "production",
+        "QUART_LLM_API_KEYS": "@json " + json.dumps([bodies.API_KEY]),
+        "QUART_LLM_DEFAULT_PROVIDER": next(iter(upstreams.base_urls)),
+        "QUART_LLM_PROVIDERS": "@json " + json.dumps(providers),
+        "QUART_LLM_LIMITS": "@json " + json.dumps(limits),
+        "QUART_LLM_METRICS": "@json " + json.dumps({"token": bodies.METRICS_TOKEN}),
+        "QUART_LLM_LOGGING": "@json " + json.dumps({"level": "INFO", "format": "json"}),
+    }
+
+
+def auth_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {bodies.API_KEY}", "Content-Type": "application/json"}
+
+
+class Gateway:
+    def __init__(self, upstreams: Upstreams, log_dir: Path, name: str = "gateway") -> None:
+        self.port = free_port()
+        self.process = ManagedProcess(
+            name,
+            [sys.executable, "-m", "quart_llm", "serve", "--bind", f"127.0.0.1:{self.port}"],
+            log_dir,
+            env=gateway_environment(upstreams),
+            cwd=ROOT,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> float:
+        """Start and wait for the first healthy answer; return the seconds that took."""
+        self.spawn()
+        return self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        self.process.start()
+
+    def wait_ready(self, timeout: float = 30.0) -> float:
+        return wait_until_ok(self.process, self.port, HEALTH_PATH, timeout=timeout)
+
+    def stop(self) -> int | None:
+        return self.process.stop()
+
+    def rss_kib(self) -> int:
+        self.process.check_alive()
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise BenchError("no VmRSS in /proc status")
+
+    def scrape_metrics(self) -> str:
+        answer = request(
+            self.port,
+            "GET",
+            "/metrics",
+            headers={"Authorization": f"Bearer {bodies.METRICS_TOKEN}"},
+        )
+        if answer.status != 200:
+            raise BenchError(f"/metrics answered {answer.status}")
+        return answer.body.decode()
+
+    def log_lines(self) -> tuple[int, int]:
+        """(JSON log lines on stderr, access log lines on stdout): proof logging was on."""
+        json_lines = 0
+        if self.process.stderr_path.exists():
+            with self.process.stderr_path.open("rb") as stderr:
+                json_lines = sum(1 for line in stderr if line.startswith(b"{"))
+        access_lines = 0
+        if self.process.stdout_path.exists():
+            with self.process.stdout_path.open("rb") as stdout:
+                access_lines = sum(1 for _ in stdout)
+        return json_lines, access_lines

@@ -1,0 +1,50 @@
+"""`python -m bench --smoke` runs every scenario for a few seconds and fails only on errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.options import SCENARIOS
+from bench.report import COLUMNS, ERROR
+from bench.scenarios import SCENARIO_RUNNERS
+from bench.tools import missing_tools
+from quart_llm.settings import ROOT_PATH
+
+
+def table_rows(markdown: str) -> list[list[str]]:
+    rows = []
+    for line in markdown.splitlines():
+        if line.startswith("| ") and not line.startswith("| Scenario |"):
+            rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
+    return rows
+
+
+@pytest.mark.timeout(150)
+def test_smoke_run_covers_every_scenario_without_errors(tmp_path: Path) -> None:
+    missing = missing_tools()
+    if missing:
+        pytest.skip(missing[0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUART_LLM_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--results-dir", str(tmp_path)],
+        cwd=ROOT_PATH,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=140,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    markdown = (tmp_path / "latest.md").read_text()
+    rows = table_rows(markdown)
+    assert all(len(row) == len(COLUMNS) for row in rows), rows
+    labels = {row[0] for row in rows}
+    for name in SCENARIOS:
+        assert SCENARIO_RUNNERS[name][0] in labels, f"no row for scenario {name}:\n{markdown}"
+    assert not [row for row in rows if row[-1] == ERROR], markdown
+    assert len(list(tmp_path.glob("*.md"))) == 2
