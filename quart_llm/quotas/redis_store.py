@@ -101,8 +101,8 @@ class RedisQuotaStore(QuotaStore):
         url: str,
         *,
         prefix: str = "quart_llm",
-        socket_timeout: float = 0.5,
-        connect_timeout: float = 0.5,
+        socket_timeout: float = 1.0,
+        connect_timeout: float = 1.0,
         max_connections: int = 50,
     ) -> None:
         self.url = url

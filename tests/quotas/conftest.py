@@ -71,7 +71,7 @@ async def memory_store(clock: FakeClock) -> AsyncIterator[MemoryQuotaStore]:
 
 @pytest.fixture
 async def redis_store(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisQuotaStore]:
-    store = RedisQuotaStore(redis_url, prefix=redis_prefix)
+    store = RedisQuotaStore(redis_url, prefix=redis_prefix, socket_timeout=5, connect_timeout=5)
     await store.start()
     yield store
     await store.close()

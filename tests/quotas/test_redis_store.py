@@ -27,7 +27,10 @@ async def raw(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
 @pytest.fixture
 async def replicas(redis_url: str, redis_prefix: str) -> AsyncIterator[list[RedisQuotaStore]]:
     """Three stores with separate connection pools, as three gateway replicas would have."""
-    stores = [RedisQuotaStore(redis_url, prefix=redis_prefix) for _ in range(3)]
+    stores = [
+        RedisQuotaStore(redis_url, prefix=redis_prefix, socket_timeout=5, connect_timeout=5)
+        for _ in range(3)
+    ]
     for store in stores:
         await store.start()
     yield stores
