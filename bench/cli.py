@@ -53,16 +53,21 @@ def gateway_fingerprint() -> str:
     return digest.hexdigest()[:12]
 
 
-def _preamble(options: Options, tools: Tools, nofile: int, fingerprint: str) -> list[str]:
+def _source_state() -> str:
+    """The commit and a hash of the gateway's files, taken when the run starts."""
     commit = _version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    commit += f" (gateway sources {fingerprint} at the start)"
+    return f"commit {commit}, gateway sources {gateway_fingerprint()}"
+
+
+def _preamble(options: Options, tools: Tools, nofile: int, source: str) -> list[str]:
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     kind = (
         "SMOKE run (figures are not meaningful; only errors fail)" if options.smoke else "full run"
     )
     return [
-        f"{kind}; commit {commit}; {os.cpu_count()} CPUs ({_cpu_model()}), load average at start "
-        f"{load}; Python {platform.python_version()}; {_version([tools.nginx, '-v'])}; "
+        f"{kind}; {source} at the start; {os.cpu_count()} CPUs ({_cpu_model()}), "
+        f"load average at start {load}; Python {platform.python_version()}; "
+        f"{_version([tools.nginx, '-v'])}; "
         f"{_version([tools.wrk, '-v'])}; {_version([tools.h2load, '--version'])}; "
         f"open-file limit {nofile}.",
         "",
@@ -165,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = Path(tempfile.mkdtemp(prefix="quart_llm_bench_"))
     log(f"work directory (configs, logs): {work_dir}")
     fingerprint = gateway_fingerprint()
+    source = _source_state()
     rows, notes, failed = run(options, tools, work_dir)
     if gateway_fingerprint() != fingerprint:
         notes.append(
@@ -172,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             "this run: processes started at different times ran different code."
         )
     title = f"quart_llm benchmark, {started.strftime('%Y-%m-%d %H:%M UTC')}"
-    document = render_document(title, _preamble(options, tools, nofile, fingerprint), rows, notes)
+    document = render_document(title, _preamble(options, tools, nofile, source), rows, notes)
     path = write_results(options.results_dir, document, started)
     print(render_table(rows))
     for note in notes:

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from quart_llm.errors import GatewayError
 from quart_llm.providers.types import StreamChunk, Usage
 from quart_llm.sse import DONE, KEEPALIVE, encode_data
@@ -52,6 +54,15 @@ class StreamContext:
     outcome: StreamOutcome = field(default_factory=StreamOutcome)
     on_finish: Callable[[StreamContext], None] | None = None
     observe_gap: Callable[[float], None] | None = None
+    _event_prefix: bytes = field(default=b"", init=False, repr=False)
+
+    def chunk_event(self, choices: list[dict[str, Any]]) -> bytes:
+        """One `data:` event for these choices. The envelope's fields are the same on every
+        chunk, so they are encoded once and only the choices are encoded per chunk."""
+        if not self._event_prefix:
+            head = orjson.dumps(self.envelope([]))
+            self._event_prefix = b"data: " + head[: -len(b"[]}")]
+        return self._event_prefix + orjson.dumps(choices) + b"}\n\n"
 
     def envelope(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -150,4 +161,4 @@ def _relay(chunk: StreamChunk, context: StreamContext, now: float) -> bytes | No
         context.observe_gap(now - outcome.last_chunk_at)
     outcome.last_chunk_at = now
     outcome.chunks += 1
-    return encode_data(context.envelope(chunk.choices))
+    return context.chunk_event(chunk.choices)
