@@ -52,6 +52,10 @@ class UpstreamStream:
         async with asyncio.timeout(timeout):
             return await self._queue.get()
 
+    def ready(self) -> StreamItem | None:
+        """The next item if it has already arrived, else None (never waits)."""
+        return None if self._queue.empty() else self._queue.get_nowait()
+
     def abort(self, error: GatewayError) -> None:
         """End the stream now with `error` as its terminal item (used when shutting down)."""
         if self._task is not None and not self._task.done():
