@@ -10,6 +10,7 @@ from typing import Any
 
 from quart_llm.errors import UpstreamError
 from quart_llm.providers.base import Provider
+from quart_llm.refreshing import Refreshing
 from quart_llm.resilience.circuit import CircuitBreaker
 
 
@@ -24,32 +25,20 @@ class HealthChecker:
         self._providers = providers
         self._circuits = circuits
         self._probe_timeout = probe_timeout
-        self._cache_seconds = cache_seconds
-        self._cached: dict[str, dict[str, Any]] | None = None
-        self._cached_at = 0.0
-        self._lock = asyncio.Lock()
+        self._probes = Refreshing(self._probe_all, cache_seconds)
 
     async def provider_states(self) -> dict[str, dict[str, Any]]:
         """Probe results (cached) with each provider's circuit state (always current)."""
-        states = await self._probed()
+        states = await self._probes.get()
         return {
             name: {**state, "circuit": self._circuits[name].state.value}
             for name, state in states.items()
         }
 
-    async def _probed(self) -> dict[str, dict[str, Any]]:
-        if self._fresh():
-            return self._cached or {}
-        async with self._lock:
-            if not self._fresh():
-                names = list(self._providers)
-                results = await asyncio.gather(*(self._probe(name) for name in names))
-                self._cached = dict(zip(names, results, strict=True))
-                self._cached_at = time.monotonic()
-        return self._cached or {}
-
-    def _fresh(self) -> bool:
-        return self._cached is not None and time.monotonic() - self._cached_at < self._cache_seconds
+    async def _probe_all(self) -> dict[str, dict[str, Any]]:
+        names = list(self._providers)
+        results = await asyncio.gather(*(self._probe(name) for name in names))
+        return dict(zip(names, results, strict=True))
 
     async def _probe(self, name: str) -> dict[str, Any]:
         provider = self._providers[name]

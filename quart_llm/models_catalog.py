@@ -10,6 +10,7 @@ from typing import Any
 
 from quart_llm.errors import UpstreamError
 from quart_llm.providers.base import Provider
+from quart_llm.refreshing import Refreshing
 
 logger = logging.getLogger("quart_llm.models")
 
@@ -19,37 +20,23 @@ class ModelsCatalog:
         self, providers: Mapping[str, Provider], cache_seconds: float, timeout: float
     ) -> None:
         self._providers = providers
-        self._cache_seconds = cache_seconds
         self._timeout = timeout
-        self._cached: list[dict[str, Any]] | None = None
-        self._cached_at = 0.0
-        self._lock = asyncio.Lock()
+        self._cards = Refreshing(self._list_all, cache_seconds)
 
     async def model_cards(self) -> list[dict[str, Any]]:
-        if self._fresh():
-            return self._cached or []
-        async with self._lock:
-            if not self._fresh():
-                names = list(self._providers)
-                listed = await asyncio.gather(*(self._list(name) for name in names))
-                created = int(time.time())
-                cards: list[dict[str, Any]] = []
-                for name, models in zip(names, listed, strict=True):
-                    cards.extend(
-                        {
-                            "id": f"{name}/{model}",
-                            "object": "model",
-                            "created": created,
-                            "owned_by": name,
-                        }
-                        for model in models
-                    )
-                self._cached = cards
-                self._cached_at = time.monotonic()
-        return self._cached or []
+        return await self._cards.get()
 
-    def _fresh(self) -> bool:
-        return self._cached is not None and time.monotonic() - self._cached_at < self._cache_seconds
+    async def _list_all(self) -> list[dict[str, Any]]:
+        names = list(self._providers)
+        listed = await asyncio.gather(*(self._list(name) for name in names))
+        created = int(time.time())
+        cards: list[dict[str, Any]] = []
+        for name, models in zip(names, listed, strict=True):
+            cards.extend(
+                {"id": f"{name}/{model}", "object": "model", "created": created, "owned_by": name}
+                for model in models
+            )
+        return cards
 
     async def _list(self, name: str) -> list[str]:
         provider = self._providers[name]
