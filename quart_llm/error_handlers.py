@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from quart_llm.errors import GatewayError, error_body
 from quart_llm.observability.request_record import RequestRecord
+from quart_llm.request_ids import current_request_id
 from quart_llm.responses import json_response
 
 logger = logging.getLogger("quart_llm.errors")
@@ -39,11 +40,6 @@ _PASSED_HEADERS = frozenset({"retry-after", "allow", "www-authenticate"})
 _SCALAR_LABELS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "none"})
 
 
-def current_request_id() -> str | None:
-    value = g.get("request_id")
-    return value if isinstance(value, str) else None
-
-
 def note_error_code(code: str | None) -> None:
     """Tell the request's record (for its log line and metrics) which error it ended with."""
     record = g.get("record")
@@ -56,7 +52,7 @@ def gateway_error_response(error: GatewayError) -> Response:
     headers = dict(error.headers)
     if error.status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="quart_llm"')
-    return json_response(error.to_body(current_request_id()), error.status, headers)
+    return json_response(error.to_body(current_request_id.get()), error.status, headers)
 
 
 def describe_validation_error(error: ValidationError) -> tuple[str, str | None]:
@@ -110,7 +106,7 @@ def register_error_handlers(app: Quart) -> None:
             message, param = "Invalid request body.", None
         note_error_code("invalid_request")
         body = error_body(message, "invalid_request_error", "invalid_request", param)
-        body["error"]["request_id"] = current_request_id()
+        body["error"]["request_id"] = current_request_id.get()
         return json_response(body, 400)
 
     @app.errorhandler(HTTPException)
@@ -123,12 +119,12 @@ def register_error_handlers(app: Quart) -> None:
             name: value for name, value in error.get_headers() if name.lower() in _PASSED_HEADERS
         }
         note_error_code(code)
-        body = error_body(message, error_type, code, None, current_request_id())
+        body = error_body(message, error_type, code, None, current_request_id.get())
         return json_response(body, status, headers)
 
     @app.errorhandler(Exception)
     async def handle_unexpected(error: Exception) -> Response:
-        request_id = current_request_id()
+        request_id = current_request_id.get()
         logger.exception("unexpected error", extra={"request_id": request_id})
         note_error_code("internal_error")
         body = error_body(

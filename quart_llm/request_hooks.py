@@ -28,7 +28,6 @@ def install_request_hooks(app: Quart, gateway: Gateway) -> None:
     @app.before_request
     async def identify_and_authenticate() -> Response | None:
         request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER))
-        g.request_id = request_id
         current_request_id.set(request_id)
         g.record = RequestRecord(
             request_id=request_id,
@@ -62,8 +61,8 @@ def install_request_hooks(app: Quart, gateway: Gateway) -> None:
                 overhead_ms = record.overhead_seconds(ended) * 1000
                 response.headers[OVERHEAD_HEADER] = f"{overhead_ms:.3f}"
                 record.finish(gateway.metrics, ended)
-        request_id = g.get("request_id")
-        if isinstance(request_id, str):
+        request_id = current_request_id.get()
+        if request_id is not None:
             response.headers[REQUEST_ID_HEADER] = request_id
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
