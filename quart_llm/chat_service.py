@@ -128,7 +128,7 @@ async def stream_chat(
     async def open_stream(route: Route) -> tuple[UpstreamStream, StreamItem | None]:
         provider = route.provider
         stream = UpstreamStream(
-            provider.name, provider.stream_chat(request, route.model), provider.settings.timeouts
+            provider.name, provider.stream_batches(request, route.model), provider.settings.timeouts
         )
         stream.start()
         try:

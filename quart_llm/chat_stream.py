@@ -1,9 +1,10 @@
 """The chat stream as the client sees it: chunk events, usage, `[DONE]` — or one error event.
 
-Chunks are relayed one event each, the moment they arrive. While the upstream is silent a
-keep-alive comment goes out every `keepalive_seconds`. A failure after the first byte ends the
-stream with one `data: {"error": ...}` event and no `[DONE]`, so no client takes a broken
-answer for a finished one. The upstream is closed in `finally`, whatever ends the stream.
+Chunks are relayed one event each, the moment they arrive (those that arrived together in one
+write). While the upstream is silent a keep-alive comment goes out every `keepalive_seconds`.
+A failure after the first byte ends the stream with one `data: {"error": ...}` event and no
+`[DONE]`, so no client takes a broken answer for a finished one. The upstream is closed in
+`finally`, whatever ends the stream.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from quart_llm.errors import GatewayError
 from quart_llm.providers.types import StreamChunk, Usage
 from quart_llm.sse import DONE, KEEPALIVE, encode_data
 from quart_llm.tokens import estimate_tokens_for_chars
-from quart_llm.upstream_stream import END, StreamItem, UpstreamStream
+from quart_llm.upstream_stream import END, HEARTBEAT, StreamItem, UpstreamStream
 
 logger = logging.getLogger("quart_llm.stream")
 
@@ -91,37 +92,37 @@ async def chat_events(
     """Encode an upstream stream as SSE bytes; `first` is an item already taken, if any."""
     outcome = context.outcome
     try:
+        stream.heartbeat(context.keepalive_seconds)
         item = first
         if item is None:
             yield KEEPALIVE
+            item = await stream.get()
         while True:
-            if item is None:
-                try:
-                    item = await stream.next(context.keepalive_seconds)
-                except TimeoutError:
-                    yield KEEPALIVE
-                    continue
             if item is END:
                 break
-            if isinstance(item, GatewayError):
+            if item is HEARTBEAT:
+                yield KEEPALIVE
+            elif isinstance(item, GatewayError):
                 outcome.error = item
                 yield encode_data(item.to_body(context.request_id))
                 return
-            if isinstance(item, StreamChunk):
-                # Chunks that have already arrived go out in one write: nothing waits for
+            elif isinstance(item, list):
+                # Batches that have already arrived go out in one write: nothing waits for
                 # them, and a burst costs one send instead of one per event.
                 started = time.perf_counter()
-                batch = bytearray()
-                while isinstance(item, StreamChunk):
-                    event = _relay(item, context, started)
-                    if event is not None:
-                        batch += event
+                events = bytearray()
+                while isinstance(item, list):
+                    for chunk in item:
+                        event = _relay(chunk, context, started)
+                        if event is not None:
+                            events += event
                     item = stream.ready()
                 outcome.gateway_seconds += time.perf_counter() - started
-                if batch:
-                    yield bytes(batch)
-                continue
-            item = None
+                if events:
+                    yield bytes(events)
+                if item is not None:
+                    continue
+            item = await stream.get()
         if context.include_usage:
             usage_chunk = context.envelope([])
             usage_chunk["usage"] = context.final_usage().to_wire()

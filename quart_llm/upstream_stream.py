@@ -1,4 +1,4 @@
-"""Runs a provider's chunk iterator in its own task, under the provider's time limits.
+"""Runs a provider's batch iterator in its own task, under the provider's time limits.
 
 Why a task and a queue: the SSE writer must send keep-alive comments while the upstream is
 silent, and cancelling an `anext()` on timeout would kill the upstream generator. The task
@@ -7,6 +7,11 @@ the upstream socket and memory per stream stays bounded.
 
 Every ending puts exactly one terminal item in the queue: `END`, or the exception that ended
 the stream (upstream errors, and time limits turned into UpstreamTimeout).
+
+Time limits and keep-alives are watched by one timer each per stream, not by a timeout scope
+per item: the item path only notes the time. A timer that fires early (there was progress)
+re-arms itself for the new due time, so the limits are exact while the cost per item is a
+clock read instead of a timer scheduled and cancelled twice (what the benchmark measured).
 """
 
 from __future__ import annotations
@@ -17,34 +22,63 @@ from collections.abc import AsyncIterator
 from typing import Final
 
 from quart_llm.config import ProviderTimeouts
-from quart_llm.errors import GatewayError, UpstreamProtocolError, UpstreamTimeout
+from quart_llm.errors import (
+    GatewayError,
+    ServiceUnavailable,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
 from quart_llm.providers.types import StreamChunk
 
 logger = logging.getLogger("quart_llm.stream")
 
 END: Final = object()
+HEARTBEAT: Final = object()
+"""Put in the queue when nothing else was for the keep-alive interval."""
 QUEUE_SIZE = 8
+_EARLY = 0.001
+"""Timers may run this much before their time (the loop's clock resolution and rounding)."""
 
-StreamItem = StreamChunk | GatewayError | object
+Batch = list[StreamChunk]
+StreamItem = Batch | GatewayError | object
+
+
+class _ReaderGone(Exception):
+    """The watchdog's verdict: the reader took nothing for `idle` seconds."""
 
 
 class UpstreamStream:
     """Read-ahead of one upstream answer; `aclose()` cancels it and closes the upstream."""
 
     def __init__(
-        self, provider: str, chunks: AsyncIterator[StreamChunk], timeouts: ProviderTimeouts
+        self, provider: str, batches: AsyncIterator[Batch], timeouts: ProviderTimeouts
     ) -> None:
         self.provider = provider
-        self._chunks = chunks
+        self._batches = batches
         self._timeouts = timeouts
         self._queue: asyncio.Queue[StreamItem] = asyncio.Queue(QUEUE_SIZE)
         self._task: asyncio.Task[None] | None = None
+        self._first = True
+        self._waiting_for_reader = False
+        self._progress_at = 0.0
+        self._deadline = 0.0
+        self._verdict: UpstreamTimeout | _ReaderGone | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._abandoned = False
+        self._heartbeat: asyncio.TimerHandle | None = None
+        self._heartbeat_interval = 0.0
+        self._last_item_at = 0.0
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._pump())
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._progress_at = self._last_item_at = now
+        self._deadline = now + self._timeouts.total
+        self._task = loop.create_task(self._pump())
+        self._watchdog = loop.call_at(self._due(), self._watch)
 
     async def next(self, timeout: float | None = None) -> StreamItem:
-        """The next chunk, END or the ending error; TimeoutError if none within `timeout`."""
+        """The next batch, END or the ending error; TimeoutError if none within `timeout`."""
         if not self._queue.empty():
             return self._queue.get_nowait()
         if timeout is None:
@@ -52,9 +86,28 @@ class UpstreamStream:
         async with asyncio.timeout(timeout):
             return await self._queue.get()
 
+    async def get(self) -> StreamItem:
+        """The next item, HEARTBEAT after `heartbeat()`'s interval without one, or an error
+        once the stream was given up because its reader stopped reading."""
+        if not self._queue.empty():
+            return self._queue.get_nowait()
+        if self._abandoned:
+            return ServiceUnavailable(
+                f"the stream was given up: the client read nothing for {self._timeouts.idle:g} s",
+                code="client_too_slow",
+            )
+        return await self._queue.get()
+
     def ready(self) -> StreamItem | None:
         """The next item if it has already arrived, else None (never waits)."""
         return None if self._queue.empty() else self._queue.get_nowait()
+
+    def heartbeat(self, interval: float) -> None:
+        """From now on, `get()` returns HEARTBEAT when nothing came for `interval` seconds."""
+        loop = asyncio.get_running_loop()
+        self._heartbeat_interval = interval
+        self._last_item_at = max(self._last_item_at, loop.time())
+        self._heartbeat = loop.call_at(self._last_item_at + interval, self._beat)
 
     def abort(self, error: GatewayError) -> None:
         """End the stream now with `error` as its terminal item (used when shutting down)."""
@@ -65,9 +118,10 @@ class UpstreamStream:
         self._queue.put_nowait(error)
 
     async def aclose(self) -> None:
+        self._stop_timers()
         task = self._task
         if task is None:
-            await self._close_chunks()
+            await self._close_batches()
             return
         if not task.done():
             task.cancel()
@@ -82,48 +136,114 @@ class UpstreamStream:
 
     async def _pump(self) -> None:
         loop = asyncio.get_running_loop()
-        total_deadline = loop.time() + self._timeouts.total
-        first = True
         try:
-            while True:
-                limit = self._timeouts.first_byte if first else self._timeouts.idle
-                wait_until = min(loop.time() + limit, total_deadline)
-                try:
-                    async with asyncio.timeout_at(wait_until):
-                        chunk = await anext(self._chunks)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise self._timeout(first, loop.time() >= total_deadline) from None
-                first = False
-                if not await self._offer(chunk):
-                    return
-            await self._offer(END)
+            async for batch in self._batches:
+                self._progress_at = loop.time()
+                if self._first:
+                    self._first = False
+                    self._rearm_if_sooner(loop)
+                await self._offer(batch, loop)
+            await self._offer(END, loop)
+        except asyncio.CancelledError:
+            verdict = self._verdict
+            task = asyncio.current_task()
+            if verdict is None or task is None or task.uncancel() > 0:
+                raise
+            if isinstance(verdict, _ReaderGone):
+                logger.warning(
+                    "stream from %s abandoned: the reader stopped reading", self.provider
+                )
+                self._abandoned = True
+                return
+            await self._offer_last(verdict)
         except GatewayError as error:
-            await self._offer(error)
+            await self._offer_last(error)
         except Exception as error:
             logger.exception("provider %s failed while streaming", self.provider)
-            await self._offer(
+            await self._offer_last(
                 UpstreamProtocolError(self.provider, f"unexpected failure ({type(error).__name__})")
             )
         finally:
-            await self._close_chunks()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+            await self._close_batches()
 
-    async def _offer(self, item: StreamItem) -> bool:
-        """Queue an item; a reader that takes nothing for `idle` seconds is given up on."""
-        if not self._queue.full():
+    async def _offer(self, item: StreamItem, loop: asyncio.AbstractEventLoop) -> None:
+        """Queue an item; while the queue is full the watchdog times the reader instead."""
+        if self._queue.full():
+            self._waiting_for_reader = True
+            self._rearm_if_sooner(loop)
+            try:
+                await self._queue.put(item)
+            finally:
+                self._waiting_for_reader = False
+                self._progress_at = loop.time()
+        else:
             self._queue.put_nowait(item)
-            return True
+        self._last_item_at = self._progress_at
+
+    async def _offer_last(self, item: GatewayError) -> None:
+        """The terminal error: waits for room (briefly) rather than dropping it."""
         try:
             async with asyncio.timeout(self._timeouts.idle):
                 await self._queue.put(item)
         except TimeoutError:
-            logger.warning("stream from %s abandoned: the reader stopped reading", self.provider)
-            return False
-        return True
+            self._give_up()
 
-    async def _close_chunks(self) -> None:
-        close = getattr(self._chunks, "aclose", None)
+    def _give_up(self) -> None:
+        logger.warning("stream from %s abandoned: the reader stopped reading", self.provider)
+        self._abandoned = True
+
+    def _due(self) -> float:
+        if self._waiting_for_reader:
+            return self._progress_at + self._timeouts.idle
+        limit = self._timeouts.first_byte if self._first else self._timeouts.idle
+        return min(self._progress_at + limit, self._deadline)
+
+    def _rearm_if_sooner(self, loop: asyncio.AbstractEventLoop) -> None:
+        due = self._due()
+        if self._watchdog is not None and self._watchdog.when() > due:
+            self._watchdog.cancel()
+            self._watchdog = loop.call_at(due, self._watch)
+
+    def _watch(self) -> None:
+        self._watchdog = None
+        task = self._task
+        if task is None or task.done():
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        due = self._due()
+        if now + _EARLY < due:
+            self._watchdog = loop.call_at(due, self._watch)
+            return
+        if self._waiting_for_reader:
+            self._verdict = _ReaderGone()
+        else:
+            self._verdict = self._timeout(self._first, due >= self._deadline)
+        task.cancel()
+
+    def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        due = self._last_item_at + self._heartbeat_interval
+        if now + _EARLY >= due:
+            if self._queue.empty():
+                self._queue.put_nowait(HEARTBEAT)
+                self._last_item_at = now
+            # Otherwise the reader has items waiting and needs no keep-alive.
+            due = now + self._heartbeat_interval
+        self._heartbeat = loop.call_at(due, self._beat)
+
+    def _stop_timers(self) -> None:
+        for timer in (self._watchdog, self._heartbeat):
+            if timer is not None:
+                timer.cancel()
+        self._watchdog = self._heartbeat = None
+
+    async def _close_batches(self) -> None:
+        close = getattr(self._batches, "aclose", None)
         if close is not None:
             await close()
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from quart_llm.config import ProviderTimeouts
-from quart_llm.errors import UpstreamProtocolError, UpstreamTimeout
+from quart_llm.errors import ServiceUnavailable, UpstreamProtocolError, UpstreamTimeout
 from quart_llm.providers.types import StreamChunk
-from quart_llm.upstream_stream import END, QUEUE_SIZE, UpstreamStream
+from quart_llm.upstream_stream import END, HEARTBEAT, QUEUE_SIZE, UpstreamStream
 
 
 def chunk(text: str) -> StreamChunk:
@@ -24,12 +24,12 @@ class Source:
         self.closed = asyncio.Event()
         self.produced = 0
 
-    async def chunks(self) -> AsyncIterator[StreamChunk]:
+    async def chunks(self) -> AsyncIterator[list[StreamChunk]]:
         try:
             for delay in self.delays:
                 await asyncio.sleep(delay)
                 self.produced += 1
-                yield chunk(str(self.produced))
+                yield [chunk(str(self.produced))]
             if self.fail is not None:
                 raise self.fail
         finally:
@@ -45,7 +45,7 @@ async def drain(stream: UpstreamStream) -> list[object]:
     while True:
         item = await stream.next(5)
         items.append(item)
-        if not isinstance(item, StreamChunk):
+        if not isinstance(item, list):
             return items
 
 
@@ -54,7 +54,7 @@ async def test_relays_chunks_then_end() -> None:
     stream = UpstreamStream("p", source.chunks(), limits())
     stream.start()
     items = await drain(stream)
-    assert [type(item) for item in items[:3]] == [StreamChunk] * 3
+    assert [type(item) for item in items[:3]] == [list] * 3
     assert items[3] is END
     await stream.aclose()
     assert source.closed.is_set()
@@ -107,7 +107,7 @@ async def test_close_cancels_the_read_ahead_and_closes_the_upstream() -> None:
     source = Source([0, 10])
     stream = UpstreamStream("p", source.chunks(), limits(idle=30, total=60))
     stream.start()
-    assert isinstance(await stream.next(1), StreamChunk)
+    assert isinstance(await stream.next(1), list)
     await stream.aclose()
     assert source.closed.is_set()
 
@@ -129,4 +129,63 @@ async def test_next_times_out_without_losing_the_stream() -> None:
         await stream.next(0.01)
     items = await drain(stream)
     assert len(items) == 3
+    await stream.aclose()
+
+
+async def test_heartbeats_fill_silences_and_stop_when_data_flows() -> None:
+    source = Source([0, 0.25, 0])
+    stream = UpstreamStream("p", source.chunks(), limits())
+    stream.start()
+    assert isinstance(await stream.next(1), list)
+    stream.heartbeat(0.1)
+    items = [await stream.get() for _ in range(4)]
+    assert items[:2] == [HEARTBEAT, HEARTBEAT]
+    assert [type(item) for item in items[2:]] == [list, list]
+    assert await stream.get() is END
+    await stream.aclose()
+
+
+async def test_no_heartbeat_while_items_wait_for_the_reader() -> None:
+    source = Source([0, 0, 0])
+    stream = UpstreamStream("p", source.chunks(), limits())
+    stream.start()
+    stream.heartbeat(0.05)
+    await asyncio.sleep(0.2)
+    items = [stream.ready() for _ in range(4)]
+    assert [type(item) for item in items[:3]] == [list] * 3
+    assert items[3] is END
+    await stream.aclose()
+
+
+async def test_a_reader_that_comes_back_after_being_given_up_gets_an_error() -> None:
+    source = Source([0] * 100)
+    stream = UpstreamStream("p", source.chunks(), limits(idle=0.1))
+    stream.start()
+    await asyncio.wait_for(source.closed.wait(), 2)
+    queued = [await stream.get() for _ in range(QUEUE_SIZE)]
+    assert all(isinstance(item, list) for item in queued)
+    error = await stream.get()
+    assert isinstance(error, ServiceUnavailable)
+    assert error.code == "client_too_slow"
+    await stream.aclose()
+
+
+async def test_a_limit_longer_than_the_first_byte_one_is_not_cut_early() -> None:
+    source = Source([0, 0.15, 0.15])
+    stream = UpstreamStream("p", source.chunks(), limits(first_byte=0.05, idle=0.3))
+    stream.start()
+    items = await drain(stream)
+    assert [type(item) for item in items] == [list, list, list, object]
+    await stream.aclose()
+
+
+async def test_a_first_byte_limit_longer_than_idle_is_shortened_after_the_first_batch() -> None:
+    source = Source([0, 0.5])
+    stream = UpstreamStream("p", source.chunks(), limits(first_byte=5, idle=0.1))
+    stream.start()
+    started = asyncio.get_running_loop().time()
+    items = await drain(stream)
+    assert isinstance(items[-1], UpstreamTimeout)
+    assert "no data for 0.1 s" in items[-1].message
+    assert asyncio.get_running_loop().time() - started < 0.4
     await stream.aclose()

@@ -1,15 +1,15 @@
 """The provider interface, and the one place where httpx exceptions become ours.
 
 A provider is built from its settings, `start()`ed when serving starts and `aclose()`d when it
-stops. `stream_chat` is an async generator: leaving it early (client gone, deadline hit) closes
-the upstream response in its `finally`, so no connection or task outlives the request.
+stops. `stream_batches` is an async generator: leaving it early (client gone, deadline hit)
+closes the upstream response in its `finally`, so no connection or task outlives the request.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing, contextmanager
 from typing import ClassVar
 
 import httpx
@@ -58,8 +58,16 @@ class Provider(ABC):
         """The whole answer to a chat."""
 
     @abstractmethod
-    def stream_chat(self, request: ChatRequest, model: str) -> AsyncIterator[StreamChunk]:
-        """The answer as chunks; raises an UpstreamError when the upstream fails."""
+    def stream_batches(self, request: ChatRequest, model: str) -> AsyncGenerator[list[StreamChunk]]:
+        """The answer as batches of chunks, never empty: those one upstream read completed.
+        Raises an UpstreamError when the upstream fails (after yielding what came before)."""
+
+    async def stream_chat(self, request: ChatRequest, model: str) -> AsyncIterator[StreamChunk]:
+        """The answer one chunk at a time."""
+        async with aclosing(self.stream_batches(request, model)) as batches:
+            async for batch in batches:
+                for chunk in batch:
+                    yield chunk
 
     @abstractmethod
     async def list_models(self) -> list[str]:

@@ -7,8 +7,9 @@ the response drops the connection, which every upstream notices at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Literal, cast
 
 import httpx
 import orjson
@@ -21,78 +22,99 @@ from quart_llm.request_ids import REQUEST_ID_HEADER, current_request_id
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_ERROR_MESSAGE = 500
 
+TimeoutKind = Literal["whole", "stream", "probe"]
+
 
 class HTTPProvider(Provider):
-    """A provider reached over HTTP; subclasses add the wire format."""
+    """A provider reached over HTTP; subclasses add the wire format.
+
+    Requests go straight to the httpx transport with a prepared URL and headers: the
+    `AsyncClient` layer above it (URL merging, cookie jar, auth and redirect machinery) cost
+    a seventh of a whole answer in the benchmark and offers nothing a gateway wants — an
+    upstream's cookies must never be replayed on other callers' requests.
+    """
 
     def __init__(self, name: str, settings: ProviderSettings) -> None:
         super().__init__(name, settings)
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncBaseTransport | None = None
         self.base_url = str(settings.base_url).rstrip("/")
+        self._urls: dict[str, httpx.URL] = {}
+        self._base_headers = list(self.default_headers().items())
+        timeouts = settings.timeouts
+        self._timeouts = {
+            # The first byte of a whole answer may come only at its very end.
+            "whole": _timeout(timeouts.connect, timeouts.total),
+            "stream": _timeout(timeouts.connect, max(timeouts.first_byte, timeouts.idle)),
+            "probe": _timeout(timeouts.connect, timeouts.connect),
+        }
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
+    def transport(self) -> httpx.AsyncBaseTransport:
+        if self._transport is None:
             raise RuntimeError(f"provider {self.name!r} used before start()")
-        return self._client
+        return self._transport
 
     def default_headers(self) -> dict[str, str]:
-        headers = {"User-Agent": "quart_llm"}
+        headers = {"User-Agent": "quart_llm", "Accept-Encoding": "identity"}
         key = self.settings.resolved_api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
     async def start(self) -> None:
-        if self._client is not None:
+        if self._transport is not None:
             return
-        timeouts = self.settings.timeouts
         limits = httpx.Limits(
             max_connections=self.settings.max_connections,
             max_keepalive_connections=self.settings.max_connections,
             keepalive_expiry=30.0,
         )
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            transport=build_transport(self.settings.transport, limits),
-            headers=self.default_headers(),
-            http1=True,
-            http2=False,
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(
-                connect=timeouts.connect,
-                read=max(timeouts.first_byte, timeouts.idle),
-                write=timeouts.connect,
-                pool=timeouts.connect,
-            ),
-            limits=limits,
-        )
+        self._transport = build_transport(self.settings.transport, limits)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
 
-    def request_headers(self, accept: str | None = None) -> dict[str, str]:
-        """Per-request headers: JSON body, and the request id so upstream logs correlate."""
-        headers = {"Content-Type": "application/json"}
+    def url(self, path: str) -> httpx.URL:
+        """The upstream URL of `path` (relative to base_url), parsed once."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self.base_url + path)
+        return url
+
+    @asynccontextmanager
+    async def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        accept: str | None = None,
+        timeout: TimeoutKind = "stream",
+    ) -> AsyncIterator[httpx.Response]:
+        """Send one request; the response body is read inside the block and closed after it.
+        httpx exceptions are left to the caller's `map_upstream_errors`."""
+        headers = self._base_headers.copy()
+        if content is not None:
+            headers.append(("Content-Type", "application/json"))
         if accept is not None:
-            headers["Accept"] = accept
+            headers.append(("Accept", accept))
         request_id = current_request_id.get()
         if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
-        return headers
-
-    def whole_answer_timeout(self) -> httpx.Timeout:
-        """For non-streamed answers the first byte may come only at the very end."""
-        timeouts = self.settings.timeouts
-        return httpx.Timeout(
-            connect=timeouts.connect,
-            read=timeouts.total,
-            write=timeouts.connect,
-            pool=timeouts.connect,
+            headers.append((REQUEST_ID_HEADER, request_id))
+        request = httpx.Request(
+            method,
+            self.url(path),
+            headers=headers,
+            content=content,
+            extensions={"timeout": self._timeouts[timeout]},
         )
+        response = await self.transport.handle_async_request(request)
+        try:
+            yield response
+        finally:
+            await response.aclose()
 
     async def raise_for_status(self, response: httpx.Response) -> None:
         """Map a non-2xx upstream answer to an UpstreamStatusError (body read, bounded)."""
@@ -121,20 +143,35 @@ class HTTPProvider(Provider):
             )
 
 
-def build_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-    """What sits under the httpx client API, chosen by measurement (bench/): aiohttp's
-    connection pool carries about twice the requests of httpcore's on one core."""
-    if kind == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
+def _timeout(connect: float, read: float | None) -> dict[str, float | None]:
+    """httpx's per-request timeout extension (what `httpx.Timeout.as_dict()` gives)."""
+    return {"connect": connect, "read": read, "write": connect, "pool": connect}
 
-        return AiohttpTransport(limits=limits, trust_env=False)
+
+def build_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """What sits under the httpx API, chosen by measurement (bench/): aiohttp's connection
+    pool carries about twice the requests of httpcore's on one core."""
+    if kind == "aiohttp":
+        from quart_llm.providers.transport import AiohttpTransport
+
+        return AiohttpTransport(limits)
     return httpx.AsyncHTTPTransport(limits=limits, http1=True, http2=False, trust_env=False)
+
+
+def iter_body(response: httpx.Response) -> AsyncGenerator[bytes]:
+    """The body as it arrives. Requests ask for `identity`; a body encoded anyway is decoded
+    by httpx, otherwise the transport's pieces are taken as they are (no re-chunking).
+    Every httpx stream, ours included, iterates with an async generator."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity") and isinstance(response.stream, httpx.AsyncByteStream):
+        return cast(AsyncGenerator[bytes], response.stream.__aiter__())
+    return cast(AsyncGenerator[bytes], response.aiter_bytes())
 
 
 async def read_bounded(response: httpx.Response, limit: int) -> bytes:
     """Read at most `limit` bytes of a response body."""
     collected = bytearray()
-    async for piece in response.aiter_bytes():
+    async for piece in iter_body(response):
         collected += piece
         if len(collected) >= limit:
             break

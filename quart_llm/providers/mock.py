@@ -9,7 +9,7 @@ error handling: `mock-fail-early` fails before any token, `mock-fail-midway` aft
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from quart_llm.config import ProviderSettings
@@ -55,25 +55,37 @@ class MockProvider(Provider):
             usage=Usage(estimate_prompt_tokens(request.messages), len(tokens)),
         )
 
-    async def stream_chat(self, request: ChatRequest, model: str) -> AsyncIterator[StreamChunk]:
+    async def stream_batches(
+        self, request: ChatRequest, model: str
+    ) -> AsyncGenerator[list[StreamChunk]]:
+        """Tokens paced by `token_interval` come one per batch; without pacing the answer is
+        one batch, as a fast upstream's would be after one read."""
         tokens, finish_reason = self._answer(request, model)
         if self.first_token_delay:
             await asyncio.sleep(self.first_token_delay)
+        batch: list[StreamChunk] = []
         for position, token in enumerate(tokens):
             if position and self.token_interval:
+                yield batch
+                batch = []
                 await asyncio.sleep(self.token_interval)
             if model == "mock-fail-midway" and position == 3:
+                if batch:
+                    yield batch
                 raise UpstreamProtocolError(self.name, "mock-fail-midway failed on purpose")
             delta: dict[str, Any] = {"content": token}
             if position == 0:
                 delta["role"] = "assistant"
-            yield StreamChunk(
-                [{"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}]
+            batch.append(
+                StreamChunk([{"index": 0, "delta": delta, "finish_reason": None, "logprobs": None}])
             )
-        yield StreamChunk(
-            [{"index": 0, "delta": {}, "finish_reason": finish_reason, "logprobs": None}],
-            usage=Usage(estimate_prompt_tokens(request.messages), len(tokens)),
+        batch.append(
+            StreamChunk(
+                [{"index": 0, "delta": {}, "finish_reason": finish_reason, "logprobs": None}],
+                usage=Usage(estimate_prompt_tokens(request.messages), len(tokens)),
+            )
         )
+        yield batch
 
     def _answer(self, request: ChatRequest, model: str) -> tuple[list[str], str]:
         if model not in self.models:

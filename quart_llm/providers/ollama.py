@@ -13,21 +13,26 @@ is an estimate, and marked as one.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 import orjson
 
 from quart_llm.config import ProviderSettings
-from quart_llm.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusError
-from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, LineTooLongError
+from quart_llm.errors import (
+    InvalidRequest,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamStatusError,
+)
+from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, LineTooLongError, NDJSONLineFramer
 from quart_llm.providers.base import map_upstream_errors
-from quart_llm.providers.http import HTTPProvider, parse_json_body
+from quart_llm.providers.http import HTTPProvider, iter_body, parse_json_body
 from quart_llm.providers.ollama_mapping import build_payload
 from quart_llm.providers.types import Completion, StreamChunk, Usage
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.sse_decoder import iter_ndjson_lines
 from quart_llm.tokens import estimate_prompt_tokens, estimate_text_tokens
 
 _STREAM_TYPES = ("application/x-ndjson", "application/json")
@@ -69,9 +74,7 @@ class OllamaProvider(HTTPProvider):
 
     async def probe(self) -> None:
         with map_upstream_errors(self.name):
-            async with self.client.stream(
-                "GET", "/", timeout=httpx.Timeout(self.settings.timeouts.connect)
-            ) as response:
+            async with self.exchange("GET", "/", timeout="probe") as response:
                 await self.raise_for_status(response)
                 if response.status_code != 200:
                     raise UpstreamProtocolError(
@@ -80,7 +83,7 @@ class OllamaProvider(HTTPProvider):
 
     async def list_models(self) -> list[str]:
         with map_upstream_errors(self.name):
-            async with self.client.stream("GET", "/api/tags") as response:
+            async with self.exchange("GET", "/api/tags") as response:
                 parsed = await self._read_json(response)
         models = parsed.get("models") if isinstance(parsed, Mapping) else ()
         if models is None:
@@ -92,12 +95,12 @@ class OllamaProvider(HTTPProvider):
     async def complete(self, request: ChatRequest, model: str) -> Completion:
         payload = build_payload(request, model, stream=False)
         with map_upstream_errors(self.name):
-            async with self.client.stream(
+            async with self.exchange(
                 "POST",
                 "/api/chat",
                 content=orjson.dumps(payload),
-                headers=self.request_headers(accept="application/json"),
-                timeout=self.whole_answer_timeout(),
+                accept="application/json",
+                timeout="whole",
             ) as response:
                 parsed = await self._read_json(response)
         answer = _Answer(self.name, request)
@@ -116,39 +119,68 @@ class OllamaProvider(HTTPProvider):
         choice = {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
         return Completion(choices=[choice], usage=usage)
 
-    async def stream_chat(self, request: ChatRequest, model: str) -> AsyncIterator[StreamChunk]:
+    async def stream_batches(
+        self, request: ChatRequest, model: str
+    ) -> AsyncGenerator[list[StreamChunk]]:
         payload = build_payload(request, model, stream=True)
         with map_upstream_errors(self.name):
-            async with self.client.stream(
+            async with self.exchange(
                 "POST",
                 "/api/chat",
                 content=orjson.dumps(payload),
-                headers=self.request_headers(accept="application/x-ndjson"),
+                accept="application/x-ndjson",
+                timeout="stream",
             ) as response:
                 await self.raise_for_status(response)
                 self.require_content_type(response, *_STREAM_TYPES)
-                async for chunk in self._read_stream(response, _Answer(self.name, request)):
-                    yield chunk
+                async with aclosing(
+                    self._read_batches(response, _Answer(self.name, request))
+                ) as batches:
+                    async for batch in batches:
+                        yield batch
 
-    async def _read_stream(
+    async def _read_batches(
         self, response: httpx.Response, answer: _Answer
-    ) -> AsyncIterator[StreamChunk]:
-        lines = iter_ndjson_lines(response.aiter_bytes(), max_line_bytes=self.max_line_bytes)
-        try:
-            async for line in lines:
-                for chunk in answer.chunks(_parse_line(self.name, line)):
-                    yield chunk
+    ) -> AsyncGenerator[list[StreamChunk]]:
+        """The chunks of the lines completed by each upstream read (the last line may lack
+        its newline)."""
+        framer = NDJSONLineFramer(self.max_line_bytes)
+        pieces = iter_body(response)
+        async with aclosing(pieces):
+            ended = False
+            while not ended:
+                piece = await anext(pieces, None)
+                batch: list[StreamChunk] = []
+                try:
+                    if piece is None:
+                        ended = True
+                        tail = framer.flush()
+                        lines = [tail] if tail is not None else []
+                    else:
+                        lines = framer.feed(piece)
+                    for line in lines:
+                        batch.extend(answer.chunks(_parse_line(self.name, line)))
+                        if answer.done:
+                            break
+                except LineTooLongError as exc:
+                    if batch:
+                        yield batch
+                    raise UpstreamProtocolError(self.name, f"a line was too long ({exc})") from exc
+                except UpstreamError:
+                    if batch:
+                        yield batch
+                    raise
+                if batch:
+                    yield batch
                 if answer.done:
                     return
-        except LineTooLongError as exc:
-            raise UpstreamProtocolError(self.name, f"a line was too long ({exc})") from exc
         raise UpstreamProtocolError(self.name, "the stream ended before done")
 
     async def _read_json(self, response: httpx.Response) -> Any:
         await self.raise_for_status(response)
         self.require_content_type(response, "application/json")
         body = bytearray()
-        async for piece in response.aiter_bytes():
+        async for piece in iter_body(response):
             body += piece
             if len(body) > self.max_line_bytes:
                 raise UpstreamProtocolError(

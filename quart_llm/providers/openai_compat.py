@@ -28,10 +28,10 @@ from quart_llm.config import ProviderSettings
 from quart_llm.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, LineTooLongError
 from quart_llm.providers.base import map_upstream_errors
-from quart_llm.providers.http import HTTPProvider, parse_json_body, read_bounded
+from quart_llm.providers.http import HTTPProvider, iter_body, parse_json_body, read_bounded
 from quart_llm.providers.types import Completion, StreamChunk, Usage
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.sse_decoder import ServerSentEvent, iter_sse_events
+from quart_llm.sse_decoder import ServerSentEvent, SSEParser
 
 _GATEWAY_FIELDS = frozenset({"provider", "model", "messages", "stream", "stream_options"})
 OPENROUTER_EXTRAS = frozenset({"top_k", "min_p", "repetition_penalty"})
@@ -108,9 +108,7 @@ class OpenAICompatProvider(HTTPProvider):
 
     async def probe(self) -> None:
         with map_upstream_errors(self.name):
-            async with self.client.stream(
-                "GET", "/models", timeout=httpx.Timeout(self.settings.timeouts.connect)
-            ) as response:
+            async with self.exchange("GET", "/models", timeout="probe") as response:
                 await self.raise_for_status(response)
                 if response.status_code != 200:
                     raise UpstreamProtocolError(
@@ -119,7 +117,7 @@ class OpenAICompatProvider(HTTPProvider):
 
     async def list_models(self) -> list[str]:
         with map_upstream_errors(self.name):
-            async with self.client.stream("GET", "/models") as response:
+            async with self.exchange("GET", "/models") as response:
                 body = await self._read_json_body(response)
         parsed = parse_json_body(self.name, body)
         data = parsed.get("data") if isinstance(parsed, Mapping) else None
@@ -134,12 +132,8 @@ class OpenAICompatProvider(HTTPProvider):
     async def complete(self, request: ChatRequest, model: str) -> Completion:
         payload = self.build_payload(request, model, stream=False)
         with map_upstream_errors(self.name):
-            async with self.client.stream(
-                "POST",
-                "/chat/completions",
-                content=orjson.dumps(payload),
-                headers=self.request_headers(),
-                timeout=self.whole_answer_timeout(),
+            async with self.exchange(
+                "POST", "/chat/completions", content=orjson.dumps(payload), timeout="whole"
             ) as response:
                 body = await self._read_json_body(response)
         parsed = parse_json_body(self.name, body)
@@ -156,20 +150,19 @@ class OpenAICompatProvider(HTTPProvider):
         }
         return Completion(choices=choices, usage=self._usage(parsed.get("usage")), extra=extra)
 
-    async def stream_chat(self, request: ChatRequest, model: str) -> AsyncIterator[StreamChunk]:
+    async def stream_batches(
+        self, request: ChatRequest, model: str
+    ) -> AsyncGenerator[list[StreamChunk]]:
         payload = self.build_payload(request, model, stream=True)
         with map_upstream_errors(self.name):
-            async with self.client.stream(
-                "POST",
-                "/chat/completions",
-                content=orjson.dumps(payload),
-                headers=self.request_headers(),
+            async with self.exchange(
+                "POST", "/chat/completions", content=orjson.dumps(payload), timeout="stream"
             ) as response:
                 await self.raise_for_status(response)
                 self.require_content_type(response, "text/event-stream")
-                async with aclosing(self._read_events(response)) as chunks:
-                    async for chunk in chunks:
-                        yield chunk
+                async with aclosing(self._read_batches(response)) as batches:
+                    async for batch in batches:
+                        yield batch
 
     async def _read_json_body(self, response: httpx.Response) -> bytes:
         await self.raise_for_status(response)
@@ -181,24 +174,41 @@ class OpenAICompatProvider(HTTPProvider):
             )
         return body
 
-    async def _read_events(self, response: httpx.Response) -> AsyncGenerator[StreamChunk]:
+    async def _read_batches(self, response: httpx.Response) -> AsyncGenerator[list[StreamChunk]]:
+        """The chunks completed by each upstream read, parsed in one go: the per-event cost of
+        a hop through the read-ahead is paid once per read."""
         state = _StreamState()
-        events = iter_sse_events(response.aiter_bytes(), max_line_bytes=self.max_line_bytes)
-        async with aclosing(events):
-            try:
-                async for event in events:
-                    chunk = self._parse_event(event, state)
-                    if state.done:
-                        break
-                    if chunk is not None:
-                        state.started = True
-                        yield chunk
-            except LineTooLongError as exc:
-                raise UpstreamProtocolError(self.name, f"an event was too long ({exc})") from exc
+        parser = SSEParser(max_line_bytes=self.max_line_bytes)
+        pieces = iter_body(response)
+        async with aclosing(pieces):
+            async for piece in pieces:
+                batch: list[StreamChunk] = []
+                try:
+                    for event in parser.feed(piece):
+                        chunk = self._parse_event(event, state)
+                        if state.done:
+                            break
+                        if chunk is not None:
+                            state.started = True
+                            batch.append(chunk)
+                except LineTooLongError as exc:
+                    if batch:
+                        yield batch
+                    raise UpstreamProtocolError(
+                        self.name, f"an event was too long ({exc})"
+                    ) from exc
+                except UpstreamError:
+                    if batch:
+                        yield batch
+                    raise
+                if batch:
+                    yield batch
+                if state.done:
+                    break
             if not (state.done or state.finished):
                 raise UpstreamProtocolError(self.name, "the stream ended before it was complete")
             if state.done:
-                await _drain(events)
+                await _drain(pieces)
 
     def _parse_event(self, event: ServerSentEvent, state: _StreamState) -> StreamChunk | None:
         data = event.data
@@ -293,11 +303,11 @@ class OpenAICompatProvider(HTTPProvider):
         )
 
 
-async def _drain(events: AsyncIterator[ServerSentEvent]) -> None:
+async def _drain(pieces: AsyncIterator[bytes]) -> None:
     """Read what follows `[DONE]` for a moment; a body ended in time keeps its connection."""
-    with contextlib.suppress(TimeoutError, httpx.HTTPError, LineTooLongError):
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
         async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in events:
+            async for _ in pieces:
                 pass
 
 

@@ -37,9 +37,7 @@ async def make_provider() -> AsyncIterator[MakeProvider]:
             {"kind": "ollama", "base_url": BASE_URL, "options": options}
         )
         provider = OllamaProvider("local", settings)
-        provider._client = httpx.AsyncClient(
-            base_url=provider.base_url, transport=httpx.MockTransport(handler)
-        )
+        provider._transport = httpx.MockTransport(handler)
         made.append(provider)
         return provider
 

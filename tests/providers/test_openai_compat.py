@@ -895,9 +895,7 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 async def mocked(handler: Handler, kind: str = "openai") -> OpenAICompatProvider:
     provider = KINDS[kind][0]("up", settings_for(kind, "http://upstream.test/v1"))
-    provider._client = httpx.AsyncClient(
-        base_url=provider.base_url, transport=httpx.MockTransport(handler)
-    )
+    provider._transport = httpx.MockTransport(handler)
     return provider
 
 
