@@ -19,6 +19,7 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
+from quart_llm.access_log import AccessLogger
 from quart_llm.gateway import EXTENSION_KEY, Gateway
 from quart_llm.settings import ROOT_PATH
 
@@ -31,6 +32,7 @@ def load_hypercorn_config(path: Path | None = None, bind: list[str] | None = Non
     config = Config.from_toml(path or DEFAULT_HYPERCORN_CONFIG)
     if bind:
         config.bind = bind
+    config.logger_class = AccessLogger
     return config
 
 
@@ -73,9 +75,13 @@ async def serve_until_signalled(app: Quart, config: Config) -> None:
 
 
 def run(app: Quart, config: Config) -> None:
-    if config.worker_class == "uvloop":
-        import uvloop
+    try:
+        if config.worker_class == "uvloop":
+            import uvloop
 
-        uvloop.run(serve_until_signalled(app, config))
-    else:
-        asyncio.run(serve_until_signalled(app, config))
+            uvloop.run(serve_until_signalled(app, config))
+        else:
+            asyncio.run(serve_until_signalled(app, config))
+    finally:
+        if isinstance(config.log, AccessLogger):
+            config.log.close()
