@@ -3,26 +3,26 @@
 Hypercorn builds a dictionary of every atom for every request — each request and response
 header, and a copy of the whole process environment — to fill a format that uses five of
 them, then writes the line on the event loop. Measured under load (bench/) that was 7% of a
-whole answer. Here an atom is computed only when the format asks for it, and the line is
-written by a thread, as the gateway's own log lines are.
+whole answer. Here an atom is computed only when the format asks for it, and the lines are
+written in batches by a thread, as the gateway's own log lines are (see `log_batching`).
 
 Environment atoms (`%({NAME}e)s`) are logged as `-`: the environment holds the API keys.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import queue
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
-from logging import LogRecord
-from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from hypercorn.config import Config
 from hypercorn.logging import Logger
 from hypercorn.typing import ResponseSummary, WWWScope
+
+from quart_llm.log_batching import BatchingHandler
 
 _MISSING = "-"
 
@@ -131,30 +131,23 @@ _ATOMS: dict[str, Callable[[AccessAtoms], Any]] = {
 }
 
 
-class _FormattingQueueHandler(QueueHandler):
-    """Formats the line where it is logged (the atoms refer to the live request), and hands
-    only the text to the writing thread."""
-
-    def prepare(self, record: LogRecord) -> LogRecord:
-        record.msg = record.getMessage()
-        record.args = None
-        record.exc_info = None
-        return record
-
-
 class AccessLogger(Logger):
-    """Hypercorn's logger with on-demand atoms and the access lines written by a thread.
-    `close()` flushes them (serving calls it on the way out)."""
+    """Hypercorn's logger with on-demand atoms and the access lines written in batches by a
+    thread. `close()` flushes them (serving calls it on the way out)."""
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self._listener: QueueListener | None = None
+        self._batching: BatchingHandler | None = None
+        self._replaced: list[logging.Handler] = []
         access = self.access_logger
-        if access is not None and access.handlers:
-            records: queue.SimpleQueue[LogRecord] = queue.SimpleQueue()
-            self._listener = QueueListener(records, *access.handlers, respect_handler_level=True)
-            access.handlers = [_FormattingQueueHandler(records)]
-            self._listener.start()
+        if access is not None and len(access.handlers) == 1:
+            original = access.handlers[0]
+            if isinstance(original, logging.StreamHandler):
+                self._batching = BatchingHandler(
+                    original.stream, original.formatter, name="quart_llm-access-log"
+                )
+                self._replaced = [original]
+                access.handlers = [self._batching]
 
     def atoms(
         self, request: WWWScope, response: ResponseSummary | None, request_time: float
@@ -162,6 +155,9 @@ class AccessLogger(Logger):
         return AccessAtoms(request, response, request_time)
 
     def close(self) -> None:
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener = None
+        if self._batching is not None:
+            self._batching.close()
+            self._batching = None
+        for handler in self._replaced:
+            handler.close()
+        self._replaced = []

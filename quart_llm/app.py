@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from logging.handlers import QueueListener
 from typing import Any
 
 from quart import Quart
@@ -21,6 +20,7 @@ from quart_llm.draining import Drainer
 from quart_llm.error_handlers import register_error_handlers
 from quart_llm.gateway import EXTENSION_KEY, Gateway
 from quart_llm.health import HealthChecker
+from quart_llm.log_batching import BatchingHandler
 from quart_llm.logging_setup import configure_logging
 from quart_llm.models_catalog import ModelsCatalog
 from quart_llm.observability.labels import ModelLabels
@@ -105,7 +105,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
             app.asgi_app, mode="legacy", trusted_hops=settings.trusted_proxy_hops
         )
 
-    log_listeners: list[QueueListener] = []
+    log_listeners: list[BatchingHandler] = []
 
     @app.before_serving
     async def start_gateway() -> None:

@@ -8,7 +8,6 @@ request for whole answers, from the stream's end hook (disconnects included) for
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from quart_llm.observability.request_record import RequestRecord
 from quart_llm.providers.types import Completion, Usage
 from quart_llm.quotas.service import Admission
 from quart_llm.quotas.store import UsageRecord
+from quart_llm.random_ids import RandomIds
 from quart_llm.request_ids import current_request_id
 from quart_llm.resilience.attempts import AttemptReport
 from quart_llm.responses import json_response
@@ -35,8 +35,8 @@ from quart_llm.upstream_stream import StreamItem, UpstreamStream
 PROVIDER_HEADER = "X-Quart-LLM-Provider"
 
 
-def new_completion_id() -> str:
-    return "chatcmpl-" + secrets.token_hex(12)
+def new_completion_id(ids: RandomIds) -> str:
+    return "chatcmpl-" + ids.hex(12)
 
 
 def route_request(gateway: Gateway, request: ChatRequest) -> Route:
@@ -86,7 +86,7 @@ async def complete_chat(
         _note_route(record, route, report)
         usage = completion.usage or _estimated_usage(completion, prompt_estimate)
         record.usage = usage
-        body = _completion_body(route, completion, usage)
+        body = _completion_body(new_completion_id(gateway.ids), route, completion, usage)
         usage_entry = usage_record(route, usage)
     except asyncio.CancelledError:
         gateway.tasks.spawn(gateway.quotas.finish(admission, usage_entry), "settle-chat")
@@ -184,7 +184,7 @@ async def stream_chat(
         record.finish(gateway.metrics)
 
     context = StreamContext(
-        completion_id=new_completion_id(),
+        completion_id=new_completion_id(gateway.ids),
         model=route.public_model,
         provider=provider.name,
         include_usage=include_usage,
@@ -226,9 +226,11 @@ def _estimated_usage(completion: Completion, prompt_estimate: int) -> Usage:
     return Usage(prompt_estimate, estimate_text_tokens(text), estimated=True)
 
 
-def _completion_body(route: Route, completion: Completion, usage: Usage) -> dict[str, Any]:
+def _completion_body(
+    completion_id: str, route: Route, completion: Completion, usage: Usage
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "id": new_completion_id(),
+        "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": route.public_model,

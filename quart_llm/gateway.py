@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from quart import current_app
 
@@ -15,6 +15,7 @@ from quart_llm.models_catalog import ModelsCatalog
 from quart_llm.observability.metrics import GatewayMetrics
 from quart_llm.providers import Provider
 from quart_llm.quotas.service import QuotaService
+from quart_llm.random_ids import RandomIds
 from quart_llm.resilience.attempts import Attempter
 
 EXTENSION_KEY = "quart_llm"
@@ -32,6 +33,7 @@ class Gateway:
     drainer: Drainer
     attempter: Attempter
     metrics: GatewayMetrics
+    ids: RandomIds = field(default_factory=RandomIds)
 
     async def start(self) -> None:
         await self.quotas.start()

@@ -7,15 +7,14 @@ building an app in a test never rewires the host application's logging.
 from __future__ import annotations
 
 import logging
-import queue
 import sys
 import time
-from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 import orjson
 
 from quart_llm.config import LoggingSettings
+from quart_llm.log_batching import BatchingHandler
 
 _HANDLER_MARK = "_quart_llm_handler"
 _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -60,9 +59,10 @@ QUIET_LOGGERS = ("hpack", "h2")
 """Their DEBUG output includes every decoded header, Authorization among them."""
 
 
-def configure_logging(settings: LoggingSettings) -> QueueListener:
-    """Log through a queue: the event loop only enqueues a record, a thread formats and writes
-    it, so a slow stderr never stalls streams. Stop the returned listener to flush."""
+def configure_logging(settings: LoggingSettings) -> BatchingHandler:
+    """Log through a batching handler: the event loop only appends a record, a thread formats
+    and writes the batch, so a slow stderr never stalls streams. Stop the returned handler to
+    flush."""
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     logger = logging.getLogger("quart_llm")
@@ -70,12 +70,10 @@ def configure_logging(settings: LoggingSettings) -> QueueListener:
     for handler in list(logger.handlers):
         if getattr(handler, _HANDLER_MARK, False):
             logger.removeHandler(handler)
-    output = logging.StreamHandler(sys.stderr)
-    output.setFormatter(JSONFormatter() if settings.format == "json" else ConsoleFormatter())
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    enqueue = QueueHandler(records)
-    setattr(enqueue, _HANDLER_MARK, True)
-    logger.addHandler(enqueue)
-    listener = QueueListener(records, output, respect_handler_level=True)
-    listener.start()
-    return listener
+            handler.close()
+    output = BatchingHandler(
+        sys.stderr, JSONFormatter() if settings.format == "json" else ConsoleFormatter()
+    )
+    setattr(output, _HANDLER_MARK, True)
+    logger.addHandler(output)
+    return output

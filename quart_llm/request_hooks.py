@@ -27,7 +27,7 @@ def install_request_hooks(app: Quart, gateway: Gateway) -> None:
 
     @app.before_request
     async def identify_and_authenticate() -> Response | None:
-        request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER), gateway.ids)
         current_request_id.set(request_id)
         g.record = RequestRecord(
             request_id=request_id,

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
-import secrets
 from contextvars import ContextVar
+
+from quart_llm.random_ids import RandomIds
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
-def choose_request_id(offered: str | None) -> str:
+def choose_request_id(offered: str | None, ids: RandomIds) -> str:
     if offered is not None and _SANE.fullmatch(offered):
         return offered
-    return "req_" + secrets.token_hex(12)
+    return "req_" + ids.hex(12)
 
 
 current_request_id: ContextVar[str | None] = ContextVar("quart_llm_request_id", default=None)

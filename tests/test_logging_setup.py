@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
+import time
 
 import pytest
 
 from quart_llm.config import LoggingSettings
+from quart_llm.log_batching import BatchingHandler
 from quart_llm.logging_setup import ConsoleFormatter, JSONFormatter, configure_logging
 
 
@@ -52,3 +55,45 @@ def test_configure_sets_level_and_one_handler(capsys: pytest.CaptureFixture[str]
             if handler not in before:
                 logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
+
+
+def test_batches_are_written_by_the_thread_in_order_and_flushed_on_stop() -> None:
+    output = io.StringIO()
+    handler = BatchingHandler(output, logging.Formatter("%(message)s"), interval=0.01)
+    logger = logging.getLogger("quart_llm.test.batching")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        values = {"n": 0}
+        for n in range(5):
+            values["n"] = n
+            logger.warning("line %(n)s", values)  # merged when logged, not when written
+        deadline = time.monotonic() + 2
+        while output.getvalue().count("\n") < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert output.getvalue().splitlines() == [f"line {n}" for n in range(5)]
+        logger.warning("last")
+        handler.stop()
+        assert output.getvalue().splitlines()[-1] == "last"
+        logger.warning("after stop")
+        assert output.getvalue().splitlines()[-1] == "after stop"
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+
+def test_a_blocked_output_bounds_what_waits_and_says_what_was_dropped() -> None:
+    output = io.StringIO()
+    handler = BatchingHandler(output, logging.Formatter("%(message)s"), interval=60, max_pending=3)
+    try:
+        for n in range(5):
+            handler.handle(logging.makeLogRecord({"msg": f"r{n}"}))
+        handler.flush()
+        assert output.getvalue().splitlines() == [
+            "r0",
+            "r1",
+            "r2",
+            "[log] 2 log records dropped: the output was blocked",
+        ]
+    finally:
+        handler.close()

@@ -9,7 +9,6 @@ configured policy decides: fail open (serve, log loudly, count it) or fail close
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from quart_llm.quotas.store import (
     UsageReport,
     WindowLimit,
 )
+from quart_llm.random_ids import RandomIds
 
 logger = logging.getLogger("quart_llm.quotas")
 _WARN_EVERY_SECONDS = 10.0
@@ -59,6 +59,7 @@ class QuotaService:
         self.leases = LeaseKeeper(store, settings.lease_seconds)
         self.store_failures = 0
         self._last_warning = 0.0
+        self._ids = RandomIds()
 
     async def start(self) -> None:
         await self.store.start()
@@ -106,7 +107,7 @@ class QuotaService:
         return admission
 
     async def _take_slot(self, admission: Admission, cap: int) -> None:
-        lease_id = secrets.token_hex(8)
+        lease_id = self._ids.hex(8)
         granted, _ = await self.store.acquire_lease(
             admission.key_id, cap, lease_id, self.leases.lease_seconds
         )
