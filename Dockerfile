@@ -21,6 +21,8 @@ WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY settings.toml hypercorn.toml ./
 COPY quart_llm ./quart_llm
+# Compiled once here: with PYTHONDONTWRITEBYTECODE every start would compile the sources again.
+RUN python -m compileall -q --invalidation-mode unchecked-hash quart_llm
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \

@@ -71,7 +71,9 @@ def _preamble(options: Options, tools: Tools, nofile: int, source: str) -> list[
         f"{_version([tools.wrk, '-v'])}; {_version([tools.h2load, '--version'])}; "
         f"open-file limit {nofile}.",
         "",
-        "Gateway: `python -m quart_llm serve` (hypercorn.toml: one worker, uvloop, access log on), "
+        "Gateway: `python -m quart_llm serve` (hypercorn.toml: one worker, uvloop, access log on) "
+        "from a production install like the container's (`.venv-prod`: uv.lock without the dev "
+        "group, bytecode compiled; the passthroughs run on it too), "
         "configured only by QUART_LLM_* variables: production, API keys, quotas (limits out of "
         "reach), metrics behind a token, JSON logs at INFO. Upstream: nginx `return` (one worker) "
         "and the C paced upstream; load: wrk (HTTP/1.1, one thread), h2load (h2c), the C paced "

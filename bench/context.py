@@ -6,7 +6,6 @@ its scenario needs.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from bench.options import Options
 from bench.paced import PacedUpstream, compile_programs
 from bench.paths import ROOT
 from bench.processes import ManagedProcess, wait_until_ok
+from bench.runtime import importable, production_python
 from bench.tools import Tools, free_port
 from bench.wrk import LoadRequest
 
@@ -51,6 +51,7 @@ class Context:
     _nginx: NginxUpstream | None = None
     _paced: PacedUpstream | None = None
     _binaries: dict[str, Path] | None = None
+    _python: Path | None = None
     _gateway: Gateway | None = None
     _gateway_ready: bool = False
     _gateways: list[Gateway] = field(default_factory=list)
@@ -78,6 +79,13 @@ class Context:
             self._binaries = compile_programs(self.tools.cc, self.work_dir)
         return self._binaries
 
+    def python(self) -> Path:
+        """The production interpreter the gateway and the passthroughs run on."""
+        if self._python is None:
+            log("syncing the production environment (.venv-prod: uv sync --frozen --no-dev)")
+            self._python = production_python()
+        return self._python
+
     def paced(self) -> PacedUpstream:
         if self._paced is None:
             self._paced = PacedUpstream(self.binaries()["paced_upstream"], self.work_dir)
@@ -99,7 +107,7 @@ class Context:
 
     def new_gateway(self, name: str, *, idle: bool = False) -> Gateway:
         """A fresh gateway process, not yet started; stopped with the context."""
-        gateway = Gateway(self.upstreams(idle=idle), self.work_dir, name)
+        gateway = Gateway(self.upstreams(idle=idle), self.work_dir, name, python=self.python())
         self._gateways.append(gateway)
         self._stoppers.append(gateway.stop)
         return gateway
@@ -124,7 +132,7 @@ class Context:
         clients = []
         for client in CLIENTS:
             module = EXTRA_MODULES.get(client)
-            if module is not None and importlib.util.find_spec(module) is None:
+            if module is not None and not importable(self.python(), module):
                 self.note(
                     f"`{module}` is not installed, so the {client} passthrough was not "
                     f"measured (add the `{module.replace('_', '-')}` package to measure it)."
@@ -144,7 +152,7 @@ class Context:
                 process = ManagedProcess(
                     f"passthrough-{client}",
                     [
-                        sys.executable,
+                        str(self.python()),
                         "-m",
                         "bench.passthrough",
                         "--bind",

@@ -1,12 +1,12 @@
-"""The gateway under test, run as users run it: `python -m quart_llm serve` with hypercorn.toml,
-configured only through QUART_LLM_* variables, production environment, keys, quotas, metrics
-and info-level JSON logs on (stderr to a file), Hypercorn's access log on stdout (a file)."""
+"""The gateway under test, run as users run it: `python -m quart_llm serve` with hypercorn.toml
+from a production install (`runtime.production_python`), configured only through QUART_LLM_*
+variables, production environment, keys, quotas, metrics and info-level JSON logs on (stderr to
+a file), Hypercorn's access log on stdout (a file)."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,11 +61,13 @@ def auth_headers() -> dict[str, str]:
 
 
 class Gateway:
-    def __init__(self, upstreams: Upstreams, log_dir: Path, name: str = "gateway") -> None:
+    def __init__(
+        self, upstreams: Upstreams, log_dir: Path, name: str = "gateway", *, python: Path
+    ) -> None:
         self.port = free_port()
         self.process = ManagedProcess(
             name,
-            [sys.executable, "-m", "quart_llm", "serve", "--bind", f"127.0.0.1:{self.port}"],
+            [str(python), "-m", "quart_llm", "serve", "--bind", f"127.0.0.1:{self.port}"],
             log_dir,
             env=gateway_environment(upstreams),
             cwd=ROOT,

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from quart_llm.__main__ import main
 from quart_llm.openapi_export import render_openapi
-from quart_llm.settings import hash_key
+from quart_llm.settings import ROOT_PATH, hash_key
 
 
 def test_hash_key_prints_the_stored_form(capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,3 +48,20 @@ def test_key_id_matches_for_plain_and_hashed_keys(capsys: pytest.CaptureFixture[
     assert main(["key-id", hash_key("abc")]) == 0
     assert capsys.readouterr().out.strip() == plain
     assert plain.startswith("key_")
+
+
+def test_serve_refuses_a_bad_configuration_with_one_clear_line() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUART_LLM_")}
+    env["QUART_LLM_PROVIDERS__MOCK__TIMEOUTS__TOTAL"] = "-5"
+    done = subprocess.run(
+        [sys.executable, "-m", "quart_llm", "serve", "--bind", "127.0.0.1:0"],
+        cwd=ROOT_PATH,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("configuration error: setting providers.mock.timeouts.total:")
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -124,3 +124,19 @@ def test_hash_key_is_the_stored_form() -> None:
     )
     settings = load_settings({"api_keys": [hash_key("abc")]})
     assert settings.api_keys[0].get_secret_value().startswith("sha256:")
+
+
+def test_settings_files_are_read_from_the_root_path_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    root.mkdir()
+    elsewhere.mkdir()
+    (root / "settings.toml").write_text(
+        '[default]\napi_keys = ["from-root"]\ndefault_provider = "m"\n'
+        '[default.providers.m]\nkind = "mock"\n'
+    )
+    (elsewhere / ".secrets.toml").write_text('[default]\napi_keys = ["from-elsewhere"]\n')
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(root_path=root)
+    assert [key.get_secret_value() for key in settings.api_keys] == ["from-root"]

@@ -27,11 +27,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, limits: httpx.Limits, ssl_context: ssl.SSLContext | None = None) -> None:
         self._limits = limits
-        self._ssl = ssl_context if ssl_context is not None else httpx.create_ssl_context()
+        self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     def _open_session(self) -> aiohttp.ClientSession:
+        """On the first request: building an SSL context costs 50 ms, not worth paying at
+        start-up (or at all, for a plain-HTTP upstream) and the same then as now."""
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
         connector = aiohttp.TCPConnector(
             limit=self._limits.max_connections or 0,
             keepalive_timeout=self._limits.keepalive_expiry or 0,
