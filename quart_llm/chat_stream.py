@@ -99,7 +99,8 @@ async def chat_events(
             item = await stream.get()
         while True:
             if item is END:
-                break
+                yield _ending(context)
+                return
             if item is HEARTBEAT:
                 yield KEEPALIVE
             elif isinstance(item, GatewayError):
@@ -108,7 +109,8 @@ async def chat_events(
                 return
             elif isinstance(item, list):
                 # Batches that have already arrived go out in one write: nothing waits for
-                # them, and a burst costs one send instead of one per event.
+                # them, and a burst costs one send instead of one per event. When the end
+                # has arrived too, the usage chunk and `[DONE]` join that write.
                 started = time.perf_counter()
                 events = bytearray()
                 while isinstance(item, list):
@@ -118,22 +120,30 @@ async def chat_events(
                             events += event
                     item = stream.ready()
                 outcome.gateway_seconds += time.perf_counter() - started
+                if item is END:
+                    yield bytes(events + _ending(context))
+                    return
                 if events:
                     yield bytes(events)
                 if item is not None:
                     continue
             item = await stream.get()
-        if context.include_usage:
-            usage_chunk = context.envelope([])
-            usage_chunk["usage"] = context.final_usage().to_wire()
-            yield encode_data(usage_chunk)
-        outcome.completed = True
-        yield DONE
     finally:
         try:
             await stream.aclose()
         finally:
             _finish(context)
+
+
+def _ending(context: StreamContext) -> bytes:
+    """The usage chunk (when asked for) and `[DONE]`: the answer is complete."""
+    ending = b""
+    if context.include_usage:
+        usage_chunk = context.envelope([])
+        usage_chunk["usage"] = context.final_usage().to_wire()
+        ending = encode_data(usage_chunk)
+    context.outcome.completed = True
+    return ending + DONE
 
 
 def _finish(context: StreamContext) -> None:
