@@ -2,11 +2,12 @@
 
 Every label is bounded: routes are URL rules, providers are configured names, models go
 through `ModelLabels`, error kinds and limits are fixed words. Nothing secret is a label.
+Histograms observed per request or per streamed event are `LoopHistogram`s (no lock).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from quart_llm.errors import (
     UpstreamConnectError,
@@ -16,6 +17,7 @@ from quart_llm.errors import (
     UpstreamTimeout,
 )
 from quart_llm.observability.labels import ModelLabels
+from quart_llm.observability.loop_histogram import LoopHistogram
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
@@ -54,21 +56,21 @@ class GatewayMetrics:
             ["route", "method", "status", "provider", "model"],
             registry=registry,
         )
-        self.duration = Histogram(
+        self.duration = LoopHistogram(
             "quart_llm_request_duration_seconds",
             "Time from request to the end of the answer.",
             ["route", "provider"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.time_to_first_token = Histogram(
+        self.time_to_first_token = LoopHistogram(
             "quart_llm_time_to_first_token_seconds",
             "Time from request to the first chunk.",
             ["provider", "model"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.chunk_gap = Histogram(
+        self.chunk_gap = LoopHistogram(
             "quart_llm_chunk_gap_seconds",
             "Time between chunks of a stream.",
             ["provider"],
@@ -111,7 +113,7 @@ class GatewayMetrics:
             ["provider"],
             registry=registry,
         )
-        self.overhead = Histogram(
+        self.overhead = LoopHistogram(
             "quart_llm_gateway_overhead_seconds",
             "Time spent in the gateway itself, upstream waiting excluded.",
             ["route"],
