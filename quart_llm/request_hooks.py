@@ -15,6 +15,7 @@ from quart_llm.gateway import Gateway
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.request_body import read_json_body
 from quart_llm.request_ids import REQUEST_ID_HEADER, choose_request_id, current_request_id
+from quart_llm.responses import add_missing_headers
 from quart_llm.security_headers import SECURITY_HEADERS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -64,7 +65,6 @@ def install_request_hooks(app: Quart, gateway: Gateway) -> None:
         request_id = current_request_id.get()
         if request_id is not None:
             response.headers[REQUEST_ID_HEADER] = request_id
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        add_missing_headers(response.headers, SECURITY_HEADERS)
         cors.decorate(request, response)
         return response

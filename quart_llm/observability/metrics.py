@@ -120,11 +120,32 @@ class GatewayMetrics:
             buckets=OVERHEAD_BUCKETS,
             registry=registry,
         )
+        self._request_children: dict[tuple[str, ...], Counter] = {}
+        self._token_children: dict[tuple[str, ...], Counter] = {}
         self.quota_store_failures = Counter(
             "quart_llm_quota_store_failures",
             "Quota store calls that failed (Redis down).",
             registry=registry,
         )
+
+    def counted_request(
+        self, route: str, method: str, status: str, provider: str, model: str
+    ) -> Counter:
+        """The request counter's child for these labels, looked up once: prometheus_client
+        validates the labels and takes a lock on every `labels()` call. As bounded as the
+        labels themselves."""
+        key = (route, method, status, provider, model)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = self.requests.labels(*key)
+        return child
+
+    def counted_tokens(self, provider: str, model: str, direction: str) -> Counter:
+        key = (provider, model, direction)
+        child = self._token_children.get(key)
+        if child is None:
+            child = self._token_children[key] = self.tokens.labels(*key)
+        return child
 
     def model_label(self, provider: str, model: str) -> str:
         return self.models.label(provider, model) if provider else ""

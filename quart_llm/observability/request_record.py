@@ -55,7 +55,7 @@ class RequestRecord:
         )
         outcome = self.outcome or _outcome_of(self.status)
         model = metrics.model_label(self.provider, self.model)
-        metrics.requests.labels(
+        metrics.counted_request(
             self.route, self.method, str(self.status), self.provider, model
         ).inc()
         metrics.duration.labels(self.route, self.provider).observe(duration)
@@ -67,10 +67,12 @@ class RequestRecord:
             ttft = self.first_chunk_at - self.started
             metrics.time_to_first_token.labels(self.provider, model).observe(ttft)
         if self.usage is not None and self.provider:
-            metrics.tokens.labels(self.provider, model, "prompt").inc(self.usage.prompt_tokens)
-            metrics.tokens.labels(self.provider, model, "completion").inc(
+            metrics.counted_tokens(self.provider, model, "prompt").inc(self.usage.prompt_tokens)
+            metrics.counted_tokens(self.provider, model, "completion").inc(
                 self.usage.completion_tokens
             )
+        if not logger.isEnabledFor(logging.INFO):
+            return
         logger.info(
             "%s %s %d %s",
             self.method,

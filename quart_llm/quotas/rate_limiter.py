@@ -20,6 +20,7 @@ from quart_rate_limiter import (
 from quart_llm.auth import Principal
 from quart_llm.quotas import headers
 from quart_llm.quotas.service import QuotaService
+from quart_llm.responses import add_missing_headers
 
 EXEMPT_ENDPOINTS = frozenset({"openapi"})
 """Endpoints registered by extensions, which cannot carry the exempt attribute."""
@@ -75,6 +76,5 @@ class GatewayRateLimiter(RateLimiter):
     async def _after_request(self, response: Response) -> Response:
         limit_headers = g.get("rate_limit_headers")
         if isinstance(limit_headers, dict):
-            for name, value in limit_headers.items():
-                response.headers.setdefault(name, value)
+            add_missing_headers(response.headers, limit_headers)
         return response
