@@ -17,9 +17,43 @@ from typing import Any
 
 import orjson
 from quart import Request
+from quart.wrappers.request import Body
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestTimeout
 
 _LONG_DIGITS = re.compile(rb"\d{20}")
+
+
+class ReadBody(Body):
+    """A body read whole already. Quart's own Body keeps a queue and an event (five empty
+    deques, 4 KiB) for as long as the request lives — a stream's whole life."""
+
+    def __init__(self, data: bytes) -> None:
+        # Body.__init__ is not called on purpose: it makes the queue and the event.
+        self._data = data
+        self._must_raise = None
+        self._max_content_length = None
+        self._unread = True
+
+    async def __anext__(self) -> bytes:
+        if self._unread and self._data is not None:
+            self._unread = False
+            return self._data
+        raise StopAsyncIteration()
+
+    async def put(self, data: bytes) -> None:
+        """Nothing more arrives for a body read whole."""
+
+    async def get(self) -> bytes:
+        return b""
+
+    def disconnect(self) -> None:
+        """Quart calls this when the client goes; nothing waits on this body."""
+
+    def set_complete(self) -> None:
+        """Complete from the start."""
+
+    def set_result(self, data: bytes) -> None:
+        self._data = data
 
 
 async def read_json_body(request: Request, max_bytes: int) -> Any:
@@ -33,8 +67,7 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
     except TimeoutError as error:
         raise RequestTimeout() from error
     data = bytes(received)
-    request.body = request.body_class(None, None)
-    request.body.set_result(data)
+    request.body = ReadBody(data)
     try:
         parsed = orjson.loads(data)
         if _LONG_DIGITS.search(data):

@@ -8,7 +8,7 @@ import pytest
 from quart_llm.config import ProviderTimeouts
 from quart_llm.errors import ServiceUnavailable, UpstreamProtocolError, UpstreamTimeout
 from quart_llm.providers.types import StreamChunk
-from quart_llm.upstream_stream import END, HEARTBEAT, QUEUE_SIZE, UpstreamStream
+from quart_llm.upstream_stream import END, HEARTBEAT, QUEUE_SIZE, UpstreamStream, _Buffer
 
 
 def chunk(text: str) -> StreamChunk:
@@ -189,3 +189,22 @@ async def test_a_first_byte_limit_longer_than_idle_is_shortened_after_the_first_
     assert "no data for 0.1 s" in items[-1].message
     assert asyncio.get_running_loop().time() - started < 0.4
     await stream.aclose()
+
+
+async def test_the_buffer_makes_a_producer_wait_for_room_and_a_consumer_for_items() -> None:
+    buffer = _Buffer(2)
+    buffer.put_nowait([chunk("a")])
+    buffer.put_nowait([chunk("b")])
+    assert buffer.full()
+    blocked_put = asyncio.create_task(buffer.put([chunk("c")]))
+    await asyncio.sleep(0.01)
+    assert not blocked_put.done()
+    first = buffer.get_nowait()
+    await asyncio.wait_for(blocked_put, 1)
+    assert isinstance(first, list)
+    assert [await buffer.get(), await buffer.get()] == [[chunk("b")], [chunk("c")]]
+    waiting_get = asyncio.create_task(buffer.get())
+    await asyncio.sleep(0.01)
+    assert not waiting_get.done()
+    buffer.put_nowait(END)
+    assert await asyncio.wait_for(waiting_get, 1) is END

@@ -29,7 +29,7 @@ from quart_llm.errors import (
 )
 from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, LineTooLongError, NDJSONLineFramer
 from quart_llm.providers.base import map_upstream_errors
-from quart_llm.providers.http import HTTPProvider, iter_body, parse_json_body
+from quart_llm.providers.http import HTTPProvider, iter_body, parse_json_body, request_body
 from quart_llm.providers.ollama_mapping import build_payload
 from quart_llm.providers.types import Completion, StreamChunk, Usage
 from quart_llm.schemas.chat_request import ChatRequest
@@ -122,12 +122,12 @@ class OllamaProvider(HTTPProvider):
     async def stream_batches(
         self, request: ChatRequest, model: str
     ) -> AsyncGenerator[list[StreamChunk]]:
-        payload = build_payload(request, model, stream=True)
+        content = request_body(build_payload(request, model, stream=True))
         with map_upstream_errors(self.name):
             async with self.exchange(
                 "POST",
                 "/api/chat",
-                content=orjson.dumps(payload),
+                content=content,
                 accept="application/x-ndjson",
                 timeout="stream",
             ) as response:

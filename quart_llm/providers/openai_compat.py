@@ -28,7 +28,13 @@ from quart_llm.config import ProviderSettings
 from quart_llm.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, LineTooLongError
 from quart_llm.providers.base import map_upstream_errors
-from quart_llm.providers.http import HTTPProvider, iter_body, parse_json_body, read_bounded
+from quart_llm.providers.http import (
+    HTTPProvider,
+    iter_body,
+    parse_json_body,
+    read_bounded,
+    request_body,
+)
 from quart_llm.providers.types import Completion, StreamChunk, Usage
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.sse_decoder import ServerSentEvent, SSEParser
@@ -153,10 +159,11 @@ class OpenAICompatProvider(HTTPProvider):
     async def stream_batches(
         self, request: ChatRequest, model: str
     ) -> AsyncGenerator[list[StreamChunk]]:
-        payload = self.build_payload(request, model, stream=True)
+        content = request_body(self.build_payload(request, model, stream=True))
+        del request  # this frame lives as long as the stream: keep no copy of the prompt
         with map_upstream_errors(self.name):
             async with self.exchange(
-                "POST", "/chat/completions", content=orjson.dumps(payload), timeout="stream"
+                "POST", "/chat/completions", content=content, timeout="stream"
             ) as response:
                 await self.raise_for_status(response)
                 self.require_content_type(response, "text/event-stream")
