@@ -56,6 +56,7 @@ class Context:
     _gateway_ready: bool = False
     _gateways: list[Gateway] = field(default_factory=list)
     _passthroughs: dict[str, int] | None = None
+    _paced_passthrough: tuple[str, int] | None = None
     _processes: list[ManagedProcess] = field(default_factory=list)
     _stoppers: list[Callable[[], object]] = field(default_factory=list)
 
@@ -142,37 +143,55 @@ class Context:
         return clients
 
     def passthroughs(self) -> dict[str, int]:
-        """Client name → port of a running bare passthrough using it."""
+        """Client name → port of a running bare passthrough using it (upstream: nginx)."""
         if self._passthroughs is None:
             self._passthroughs = {}
             upstream = self.nginx().base_url
             started: list[tuple[ManagedProcess, int]] = []
             for client in self.available_clients():
-                port = free_port()
-                process = ManagedProcess(
-                    f"passthrough-{client}",
-                    [
-                        str(self.python()),
-                        "-m",
-                        "bench.passthrough",
-                        "--bind",
-                        f"127.0.0.1:{port}",
-                        "--upstream",
-                        upstream,
-                        "--client",
-                        client,
-                    ],
-                    self.work_dir,
-                    cwd=ROOT,
-                )
-                log(f"starting the bare passthrough ({client})")
-                self._stoppers.append(process.stop)
-                process.start()
+                process, port = self._spawn_passthrough(client, upstream, f"passthrough-{client}")
                 started.append((process, port))
                 self._passthroughs[client] = port
             for process, port in started:
                 wait_until_ok(process, port, "/health")
         return self._passthroughs
+
+    def paced_passthrough(self) -> tuple[str, int]:
+        """(client, port) of a bare passthrough in front of the paced upstream, with the
+        fastest client available (the last of CLIENTS that is importable)."""
+        if self._paced_passthrough is None:
+            client = self.available_clients()[-1]
+            process, port = self._spawn_passthrough(
+                client, f"http://127.0.0.1:{self.paced().port}", f"paced-passthrough-{client}"
+            )
+            wait_until_ok(process, port, "/health")
+            self._paced_passthrough = (client, port)
+        return self._paced_passthrough
+
+    def _spawn_passthrough(
+        self, client: str, upstream: str, name: str
+    ) -> tuple[ManagedProcess, int]:
+        port = free_port()
+        process = ManagedProcess(
+            name,
+            [
+                str(self.python()),
+                "-m",
+                "bench.passthrough",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--upstream",
+                upstream,
+                "--client",
+                client,
+            ],
+            self.work_dir,
+            cwd=ROOT,
+        )
+        log(f"starting the bare passthrough ({name})")
+        self._stoppers.append(process.stop)
+        process.start()
+        return process, port
 
     def targets(self, *, stream: bool) -> list[Target]:
         """direct (nginx), passthrough-<client>…, gateway: the same answer three ways."""

@@ -1,4 +1,5 @@
-"""4. Paced streams: N concurrent streams of 64 deltas 20 ms apart, gateway beside direct.
+"""4. Paced streams: N concurrent streams of 64 deltas 20 ms apart, gateway beside direct and
+beside a bare passthrough (minimal Quart relaying raw bytes: what the framework itself holds).
 
 The upstream and the client are the C programs (see bench/paced_*.c). Connections start evenly
 over one stream's length, then each runs its streams back to back, so N streams are open at
@@ -42,6 +43,8 @@ def run(ctx: Context, rows: list[Row]) -> None:
     client = ctx.binaries()["paced_client"]
     paced = ctx.paced()
     gateway = ctx.gateway()
+    passthrough_client, passthrough_port = ctx.paced_passthrough()
+    passthrough_name = f"passthrough-{passthrough_client}"
     ramp_ms = options.paced_deltas * options.paced_interval_ms
 
     def load(port: int, path: str, model: str, streams: int) -> PacedLoad:
@@ -57,12 +60,15 @@ def run(ctx: Context, rows: list[Row]) -> None:
             ramp_ms=ramp_ms,
         )
 
-    best_gateway = best_direct = 0
-    gateway_broken = direct_broken = False
+    best_gateway = best_direct = best_passthrough = 0
+    gateway_broken = direct_broken = passthrough_broken = False
     for rung, streams in enumerate(options.paced_ladder):
         log(f"paced: N={streams} direct")
         direct_path = paced_path(options.paced_deltas, options.paced_interval_ms) + CHAT_PATH
         direct = run_paced(client, load(paced.port, direct_path, "paced", streams))
+        time.sleep(0.5)
+        log(f"paced: N={streams} {passthrough_name}")
+        bare = run_paced(client, load(passthrough_port, direct_path, "paced", streams))
         time.sleep(0.5)
         log(f"paced: N={streams} gateway")
         through = run_paced(
@@ -71,15 +77,17 @@ def run(ctx: Context, rows: list[Row]) -> None:
         ok = through.stall_free(MAX_ADDED_GAP_MS, MAX_LAG_MS)
         gateway_broken = gateway_broken or not ok
         direct_broken = direct_broken or not direct.stall_free(MAX_ADDED_GAP_MS, MAX_LAG_MS)
+        passthrough_broken = passthrough_broken or not bare.stall_free(MAX_ADDED_GAP_MS, MAX_LAG_MS)
         best_gateway = best_gateway if gateway_broken else streams
         best_direct = best_direct if direct_broken else streams
+        best_passthrough = best_passthrough if passthrough_broken else streams
         rows.append(
             Row(
                 LABEL,
                 f"N={streams} x {options.paced_repeats} streams of {options.paced_deltas} deltas "
                 f"every {options.paced_interval_ms} ms",
                 _describe(through),
-                "direct: " + _describe(direct),
+                f"direct: {_describe(direct)} | {passthrough_name}: {_describe(bare)}",
                 "",
                 f"no errors, added gap p99 ≤ {MAX_ADDED_GAP_MS:g} ms, lag p50 ≤ {MAX_LAG_MS:g} ms",
                 verdict(ok),
@@ -100,7 +108,7 @@ def run(ctx: Context, rows: list[Row]) -> None:
             f"largest stall-free N (it and every smaller rung) of "
             f"{', '.join(map(str, options.paced_ladder))}",
             str(best_gateway) if best_gateway else "none",
-            f"direct {best_direct}",
+            f"direct {best_direct}; {passthrough_name} {best_passthrough or 'none'}",
             "",
             f"≥ {TARGET_STREAMS}",
             verdict(best_gateway >= TARGET_STREAMS),
