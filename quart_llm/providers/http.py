@@ -7,7 +7,7 @@ the response drops the connection, which every upstream notices at once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Literal, cast
 
@@ -15,8 +15,10 @@ import httpx
 import orjson
 
 from quart_llm.config import ProviderSettings
-from quart_llm.errors import UpstreamProtocolError, UpstreamStatusError
+from quart_llm.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
+from quart_llm.framing import LineTooLongError
 from quart_llm.providers.base import Provider
+from quart_llm.providers.types import StreamChunk
 from quart_llm.request_ids import REQUEST_ID_HEADER, current_request_id
 
 _MAX_ERROR_BODY = 64 * 1024
@@ -132,6 +134,23 @@ class HTTPProvider(Provider):
             upstream_status=response.status_code,
             headers=headers,
         )
+
+    def parse_piece(
+        self, parse: Callable[[list[StreamChunk]], None], unit: str
+    ) -> tuple[list[StreamChunk], UpstreamError | None]:
+        """Run `parse`, which appends the chunks one upstream read completed. A failure comes
+        back beside the chunks parsed before it: the caller hands those on first, as it would
+        have one at a time, then raises."""
+        batch: list[StreamChunk] = []
+        try:
+            parse(batch)
+        except LineTooLongError as exc:
+            error = UpstreamProtocolError(self.name, f"{unit} was too long ({exc})")
+            error.__cause__ = exc
+            return batch, error
+        except UpstreamError as exc:
+            return batch, exc
+        return batch, None
 
     def require_content_type(self, response: httpx.Response, *expected: str) -> None:
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,11 +24,10 @@ import orjson
 from quart_llm.config import ProviderSettings
 from quart_llm.errors import (
     InvalidRequest,
-    UpstreamError,
     UpstreamProtocolError,
     UpstreamStatusError,
 )
-from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, LineTooLongError, NDJSONLineFramer
+from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, NDJSONLineFramer
 from quart_llm.providers.base import map_upstream_errors
 from quart_llm.providers.http import HTTPProvider, iter_body, parse_json_body, request_body
 from quart_llm.providers.ollama_mapping import build_payload
@@ -150,31 +150,36 @@ class OllamaProvider(HTTPProvider):
             ended = False
             while not ended:
                 piece = await anext(pieces, None)
-                batch: list[StreamChunk] = []
-                try:
-                    if piece is None:
-                        ended = True
-                        tail = framer.flush()
-                        lines = [tail] if tail is not None else []
-                    else:
-                        lines = framer.feed(piece)
-                    for line in lines:
-                        batch.extend(answer.chunks(_parse_line(self.name, line)))
-                        if answer.done:
-                            break
-                except LineTooLongError as exc:
-                    if batch:
-                        yield batch
-                    raise UpstreamProtocolError(self.name, f"a line was too long ({exc})") from exc
-                except UpstreamError:
-                    if batch:
-                        yield batch
-                    raise
+                ended = piece is None
+                batch, error = self.parse_piece(
+                    partial(self._lines_into, framer=framer, piece=piece, answer=answer), "a line"
+                )
                 if batch:
                     yield batch
+                if error is not None:
+                    raise error
                 if answer.done:
                     return
         raise UpstreamProtocolError(self.name, "the stream ended before done")
+
+    def _lines_into(
+        self,
+        batch: list[StreamChunk],
+        *,
+        framer: NDJSONLineFramer,
+        piece: bytes | None,
+        answer: _Answer,
+    ) -> None:
+        """`piece` None is the end of the body: the last line may lack its newline."""
+        if piece is None:
+            tail = framer.flush()
+            lines = [tail] if tail is not None else []
+        else:
+            lines = framer.feed(piece)
+        for line in lines:
+            batch.extend(answer.chunks(_parse_line(self.name, line)))
+            if answer.done:
+                return
 
     async def _read_json(self, response: httpx.Response) -> Any:
         await self.raise_for_status(response)

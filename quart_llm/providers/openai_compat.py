@@ -19,6 +19,7 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ import orjson
 
 from quart_llm.config import ProviderSettings
 from quart_llm.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
-from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, LineTooLongError
+from quart_llm.framing import DEFAULT_MAX_LINE_BYTES
 from quart_llm.providers.base import map_upstream_errors
 from quart_llm.providers.http import (
     HTTPProvider,
@@ -189,33 +190,30 @@ class OpenAICompatProvider(HTTPProvider):
         pieces = iter_body(response)
         async with aclosing(pieces):
             async for piece in pieces:
-                batch: list[StreamChunk] = []
-                try:
-                    for event in parser.feed(piece):
-                        chunk = self._parse_event(event, state)
-                        if state.done:
-                            break
-                        if chunk is not None:
-                            state.started = True
-                            batch.append(chunk)
-                except LineTooLongError as exc:
-                    if batch:
-                        yield batch
-                    raise UpstreamProtocolError(
-                        self.name, f"an event was too long ({exc})"
-                    ) from exc
-                except UpstreamError:
-                    if batch:
-                        yield batch
-                    raise
+                batch, error = self.parse_piece(
+                    partial(self._events_into, parser=parser, piece=piece, state=state), "an event"
+                )
                 if batch:
                     yield batch
+                if error is not None:
+                    raise error
                 if state.done:
                     break
             if not (state.done or state.finished):
                 raise UpstreamProtocolError(self.name, "the stream ended before it was complete")
             if state.done:
                 await _drain(pieces)
+
+    def _events_into(
+        self, batch: list[StreamChunk], *, parser: SSEParser, piece: bytes, state: _StreamState
+    ) -> None:
+        for event in parser.feed(piece):
+            chunk = self._parse_event(event, state)
+            if state.done:
+                return
+            if chunk is not None:
+                state.started = True
+                batch.append(chunk)
 
     def _parse_event(self, event: ServerSentEvent, state: _StreamState) -> StreamChunk | None:
         data = event.data
