@@ -20,13 +20,12 @@ Per the spec, an event not closed by a blank line at EOF is dropped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, NDJSONLineFramer, SSELineFramer
+from quart_llm.framing import DEFAULT_MAX_LINE_BYTES, SSELineFramer
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -109,7 +108,7 @@ class SSEDecoder:
 
 
 class SSEParser:
-    """Synchronous core of ``iter_sse_events``: feed raw chunks, get completed events."""
+    """Feed raw chunks as they arrive, get the events they completed."""
 
     __slots__ = ("_framer", "decoder")
 
@@ -131,31 +130,3 @@ class SSEParser:
             if event is not None:
                 events.append(event)
         return events
-
-
-async def iter_sse_events(
-    chunks: AsyncIterable[bytes],
-    *,
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-    decoder: SSEDecoder | None = None,
-) -> AsyncGenerator[ServerSentEvent]:
-    """Yield the events of a byte stream; pass ``decoder`` to watch its ``comments`` count."""
-    parser = SSEParser(max_line_bytes=max_line_bytes, decoder=decoder)
-    async for chunk in chunks:
-        for event in parser.feed(chunk):
-            yield event
-
-
-async def iter_ndjson_lines(
-    chunks: AsyncIterable[bytes],
-    *,
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> AsyncGenerator[bytes]:
-    """Yield the non-blank lines of an NDJSON byte stream, including an unterminated last one."""
-    framer = NDJSONLineFramer(max_line_bytes)
-    async for chunk in chunks:
-        for line in framer.feed(chunk):
-            yield line
-    tail = framer.flush()
-    if tail is not None:
-        yield tail

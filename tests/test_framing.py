@@ -241,3 +241,21 @@ def test_four_mib_line_in_one_kib_pieces_grows_one_buffer(
     assert lines[0] == piece * 4096
     assert framer._buf is buffer
     assert not buffer
+
+
+def test_ndjson_yields_final_unterminated_line_on_flush() -> None:
+    stream = '{"a":"x\u2028y\u0085z"}\r\n\n{"done":true}'.encode()
+    for cut in range(len(stream) + 1):
+        framer = NDJSONLineFramer()
+        lines = framer.feed(stream[:cut]) + framer.feed(stream[cut:])
+        tail = framer.flush()
+        lines += [tail] if tail is not None else []
+        assert lines == ['{"a":"x\u2028y\u0085z"}'.encode(), b'{"done":true}']
+
+
+def test_ndjson_raises_on_overlong_buffer() -> None:
+    framer = NDJSONLineFramer(64)
+    assert framer.feed(b"ok\n") == [b"ok"]
+    assert framer.feed(b"x" * 40) == []
+    with pytest.raises(LineTooLongError):
+        framer.feed(b"x" * 40)

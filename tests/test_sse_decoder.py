@@ -1,6 +1,6 @@
 import itertools
 import random
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 
 import pytest
 
@@ -9,8 +9,6 @@ from quart_llm.sse_decoder import (
     ServerSentEvent,
     SSEDecoder,
     SSEParser,
-    iter_ndjson_lines,
-    iter_sse_events,
 )
 
 STREAM = (
@@ -35,11 +33,6 @@ EXPECTED = [
     ServerSentEvent(data="line one\n line two", event="update"),
     ServerSentEvent(data="[DONE]", id="7", retry=250),
 ]
-
-
-async def agen(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
 
 
 def decode_lines(*lines: bytes, decoder: SSEDecoder | None = None) -> list[ServerSentEvent]:
@@ -166,33 +159,18 @@ def test_parser_exposes_decoder_comment_count() -> None:
     assert parser.decoder.comments == 2
 
 
-async def test_iter_sse_events_drops_event_not_closed_at_eof() -> None:
+def test_parser_drops_event_not_closed_at_eof() -> None:
     decoder = SSEDecoder()
+    parser = SSEParser(decoder=decoder)
     chunks = [STREAM[i : i + 5] for i in range(0, len(STREAM), 5)]
-    events = [event async for event in iter_sse_events(agen(chunks), decoder=decoder)]
+    events = [event for chunk in chunks for event in parser.feed(chunk)]
     assert events == EXPECTED
     assert decoder.comments == 2
-    assert [event async for event in iter_sse_events(agen([b"data: x\n"]))] == []
+    assert SSEParser().feed(b"data: x\n") == []
 
 
-async def test_iter_sse_events_raises_on_overlong_line() -> None:
-    chunks = [b"data: ok\n\n", b"data: " + b"x" * 100]
-    events = iter_sse_events(agen(chunks), max_line_bytes=64)
-    assert await anext(events) == ServerSentEvent(data="ok")
+def test_parser_raises_on_overlong_line() -> None:
+    parser = SSEParser(max_line_bytes=64)
+    assert parser.feed(b"data: ok\n\n") == [ServerSentEvent(data="ok")]
     with pytest.raises(LineTooLongError, match="64 bytes"):
-        await anext(events)
-
-
-async def test_iter_ndjson_lines_yields_final_unterminated_line() -> None:
-    stream = '{"a":"x\u2028y\u0085z"}\r\n\n{"done":true}'.encode()
-    for cut in range(len(stream) + 1):
-        chunks = [stream[:cut], stream[cut:]]
-        lines = [line async for line in iter_ndjson_lines(agen(chunks))]
-        assert lines == ['{"a":"x\u2028y\u0085z"}'.encode(), b'{"done":true}']
-
-
-async def test_iter_ndjson_lines_raises_on_overlong_buffer() -> None:
-    lines = iter_ndjson_lines(agen([b"ok\n", b"x" * 40, b"x" * 40]), max_line_bytes=64)
-    assert await anext(lines) == b"ok"
-    with pytest.raises(LineTooLongError):
-        await anext(lines)
+        parser.feed(b"data: " + b"x" * 100)
