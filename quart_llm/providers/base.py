@@ -126,8 +126,9 @@ def upstream_error_for(provider: str, exc: Exception) -> UpstreamError:
 
 
 def _from_aiohttp_cause(provider: str, exc: Exception) -> UpstreamError | None:
-    """The aiohttp transport reports refused connections and servers that hung up as connect
-    timeouts; the aiohttp exception behind it says what really happened."""
+    """The aiohttp transport raises the nearest httpx class with aiohttp's exception as the
+    cause, which says more exactly what happened: a server that hung up is not a protocol
+    breach, and a refused connection is not a lost one (ClientConnectorError is an OSError)."""
     cause = exc.__cause__
     if cause is None or type(cause).__module__.split(".")[0] != "aiohttp":
         return None
