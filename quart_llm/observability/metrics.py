@@ -45,6 +45,17 @@ def upstream_error_kind(error: UpstreamError) -> str:
     return "other"
 
 
+def _child(
+    counter: Counter, children: dict[tuple[str, ...], Counter], labels: tuple[str, ...]
+) -> Counter:
+    """The counter's child for these labels, looked up once: prometheus_client validates the
+    labels and takes a lock on every `labels()` call. As bounded as the labels themselves."""
+    child = children.get(labels)
+    if child is None:
+        child = children[labels] = counter.labels(*labels)
+    return child
+
+
 class GatewayMetrics:
     def __init__(self, models: ModelLabels) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -131,21 +142,12 @@ class GatewayMetrics:
     def counted_request(
         self, route: str, method: str, status: str, provider: str, model: str
     ) -> Counter:
-        """The request counter's child for these labels, looked up once: prometheus_client
-        validates the labels and takes a lock on every `labels()` call. As bounded as the
-        labels themselves."""
-        key = (route, method, status, provider, model)
-        child = self._request_children.get(key)
-        if child is None:
-            child = self._request_children[key] = self.requests.labels(*key)
-        return child
+        return _child(
+            self.requests, self._request_children, (route, method, status, provider, model)
+        )
 
     def counted_tokens(self, provider: str, model: str, direction: str) -> Counter:
-        key = (provider, model, direction)
-        child = self._token_children.get(key)
-        if child is None:
-            child = self._token_children[key] = self.tokens.labels(*key)
-        return child
+        return _child(self.tokens, self._token_children, (provider, model, direction))
 
     def model_label(self, provider: str, model: str) -> str:
         return self.models.label(provider, model) if provider else ""
