@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "paced_clock.h"
+
 #define HEAD_CAP 8192
 #define LINE_CAP 65536
 
@@ -70,18 +72,6 @@ static long long ok_streams, failed_streams, errors[E_COUNT];
 static series_t lags, gaps;
 static char request[2048];
 static size_t request_len;
-
-static long long mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long long real_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
 
 static void push(series_t *s, long long value) {
     if (s->n == s->cap) {

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "paced_clock.h"
+
 #define IN_CAP 16384
 #define OUT_CAP 65536
 
@@ -51,18 +53,6 @@ static int max_fds, epfd, tfd, lfd;
 static entry_t *heap;
 static size_t heap_len, heap_cap;
 static unsigned generation;
-
-static long long mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long long real_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
 
 static void heap_push(entry_t e) {
     if (heap_len == heap_cap) {
