@@ -43,12 +43,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     settings = load_settings(overrides)
     app = Quart("quart_llm", static_folder=None)
     _configure(app, settings)
+    version = gateway_version()
     QuartSchema(
         app,
         openapi_provider_class=GatewayOpenAPIProvider,
         info={
             "title": "quart_llm",
-            "version": gateway_version(),
+            "version": version,
             "description": "A streaming API gateway for large language models.",
         },
         security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer"}},
@@ -88,7 +89,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.extensions[EXTENSION_KEY] = gateway
     install_request_hooks(app, gateway)
     register_error_handlers(app)
-    app.register_blueprint(create_health_blueprint())
+    app.register_blueprint(create_health_blueprint(version))
     app.register_blueprint(create_models_blueprint())
     app.register_blueprint(create_chat_blueprint())
     app.register_blueprint(create_usage_blueprint())
