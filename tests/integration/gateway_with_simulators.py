@@ -14,7 +14,10 @@ UPSTREAM_KEY = "sk-upstream-secret-123"
 TIMEOUTS = {"connect": 1.0, "first_byte": 1.5, "idle": 0.6, "total": 20.0}
 # Each scenario must show the upstream's own failure: no retries, no circuit breaker.
 NO_RESILIENCE = {"retry": {"attempts": 0}, "circuit": {"failure_threshold": 1_000_000}}
-KEEPALIVE_SECONDS = 0.25
+# The window in which an upstream failure still gets a real HTTP status. It is wide enough that
+# an immediate upstream error lands inside it on a slow, loaded CI machine (one took 272 ms),
+# and narrower than the slow-first-token delay (0.7 s), which must always see keep-alives.
+KEEPALIVE_SECONDS = 0.5
 TEXT = "Hello! The café opens at nine 🙂"
 
 
