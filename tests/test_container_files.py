@@ -40,6 +40,19 @@ def test_dockerfile_runs_non_root_from_the_lock_with_a_healthcheck() -> None:
     assert 'CMD ["python", "-m", "quart_llm", "serve"]' in text
 
 
+def test_runtime_image_carries_the_files_beside_the_package() -> None:
+    """settings.toml and hypercorn.toml configure it; pyproject.toml gives its version, since
+    the project itself is not installed into the image's venv."""
+    runtime = (ROOT_PATH / "Dockerfile").read_text().split("\nFROM python:3.13-slim\n", 1)[1]
+    copied = {
+        word
+        for line in runtime.splitlines()
+        if line.startswith("COPY ") and "--from" not in line
+        for word in line.split()[1:-1]
+    }
+    assert {"pyproject.toml", "settings.toml", "hypercorn.toml", "quart_llm"} <= copied
+
+
 def test_compose_file_is_valid(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text('QUART_LLM_API_KEYS=["k"]\n')
     shutil.copy(ROOT_PATH / "docker-compose.yml", tmp_path / "docker-compose.yml")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from quart import Blueprint, Response
 from quart_rate_limiter import rate_exempt
@@ -10,15 +12,23 @@ from quart_schema import document_response, security_scheme, tag
 
 from quart_llm.auth import public
 from quart_llm.gateway import current_gateway
+from quart_llm.paths import ROOT_PATH
 from quart_llm.responses import json_response
 from quart_llm.schemas.responses import ErrorBody, HealthReport
 
 
-def gateway_version() -> str:
-    """The installed package's version (a metadata lookup of about 1 ms: done once per app)."""
+def gateway_version(project_file: Path = ROOT_PATH / "pyproject.toml") -> str:
+    """The installed package's version, else the one in the pyproject.toml beside the package:
+    the container and the bench's production install run the sources without installing the
+    project. Looked up once per app (the metadata lookup alone takes about 1 ms)."""
     try:
         return version("quart-llm")
     except PackageNotFoundError:
+        pass
+    try:
+        with project_file.open("rb") as project:
+            return str(tomllib.load(project)["project"]["version"])
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError):
         return "0.0.0"
 
 
