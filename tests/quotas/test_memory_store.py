@@ -6,6 +6,8 @@ then practically impossible) or short ones after `fresh_window`.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from quart_llm.quotas.memory_store import MemoryQuotaStore
@@ -296,3 +298,47 @@ async def test_stale_entries_are_dropped_when_touched(clock: FakeClock) -> None:
     assert store.sizes()["leases"] == 0
     await store.read_usage("k", [60])
     assert store.sizes()["usage_windows"] == 0
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_leases_match_a_full_scan_on_every_call(clock: FakeClock, seed: int) -> None:
+    """The store skips scanning for expired leases until one can have expired; every answer
+    must still be the one a scan of every lease on every call gives."""
+    rng = random.Random(seed)
+    store = MemoryQuotaStore(clock, sweep_interval=10_000)
+    model: dict[str, dict[str, float]] = {}
+
+    def live(subject: str) -> dict[str, float]:
+        held = {lease: at for lease, at in model.get(subject, {}).items() if at > clock.now}
+        model[subject] = held
+        return held
+
+    for _ in range(400):
+        subject = rng.choice("ab")
+        lease = f"l{rng.randrange(12)}"
+        ttl = rng.choice((0.5, 1.0, 3.0))
+        action = rng.random()
+        if action < 0.45:
+            cap = rng.randrange(1, 8)
+            held = live(subject)
+            granted = lease in held or len(held) < cap
+            if granted:
+                held[lease] = clock.now + ttl
+            assert await store.acquire_lease(subject, cap, lease, ttl) == (granted, len(held))
+        elif action < 0.6:
+            renewed = rng.sample([f"l{n}" for n in range(12)], 4)
+            held = live(subject)
+            for name in renewed:
+                if name in held:
+                    held[name] = clock.now + ttl
+            await store.renew_leases({subject: renewed}, ttl)
+        elif action < 0.8:
+            live(subject).pop(lease, None)
+            await store.release_lease(subject, lease)
+        else:
+            clock.advance(rng.choice((0.1, 0.4, 0.5, 1.0, 2.5)))
+    for subject in "ab":
+        assert await store.acquire_lease(subject, 10**6, "probe", 1) == (
+            True,
+            len(live(subject) | {"probe": 0.0}),
+        )
