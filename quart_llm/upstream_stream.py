@@ -202,10 +202,7 @@ class UpstreamStream:
             if verdict is None or task is None or task.uncancel() > 0:
                 raise
             if isinstance(verdict, _ReaderGone):
-                logger.warning(
-                    "stream from %s abandoned: the reader stopped reading", self.provider
-                )
-                self._abandoned = True
+                self._give_up()
                 return
             await self._offer_last(verdict)
         except GatewayError as error:
