@@ -15,14 +15,18 @@ class Refreshing[T]:
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
 
-    def _fresh(self) -> bool:
-        return self._value is not None and time.monotonic() - self._loaded_at < self._max_age
+    def _fresh_value(self) -> T | None:
+        if self._value is not None and time.monotonic() - self._loaded_at < self._max_age:
+            return self._value
+        return None
 
     async def get(self) -> T:
-        if self._fresh() and self._value is not None:
-            return self._value
+        value = self._fresh_value()
+        if value is not None:
+            return value
         async with self._lock:
-            if self._value is None or not self._fresh():
-                self._value = await self._load()
+            value = self._fresh_value()
+            if value is None:
+                value = self._value = await self._load()
                 self._loaded_at = time.monotonic()
-            return self._value
+            return value
