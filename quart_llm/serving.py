@@ -21,7 +21,7 @@ from quart import Quart
 
 from quart_llm.access_log import AccessLogger
 from quart_llm.gateway import EXTENSION_KEY, Gateway
-from quart_llm.settings import ROOT_PATH
+from quart_llm.paths import ROOT_PATH
 
 DEFAULT_HYPERCORN_CONFIG = ROOT_PATH / "hypercorn.toml"
 HARD_STOP_MARGIN_SECONDS = 10.0
