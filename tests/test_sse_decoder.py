@@ -174,3 +174,53 @@ def test_parser_raises_on_overlong_line() -> None:
     assert parser.feed(b"data: ok\n\n") == [ServerSentEvent(data="ok")]
     with pytest.raises(LineTooLongError, match="64 bytes"):
         parser.feed(b"data: " + b"x" * 100)
+
+
+@pytest.mark.parametrize("cut", range(len(STREAM) + 1))
+def test_feed_data_gives_the_data_of_every_event(cut: int) -> None:
+    parser = SSEParser()
+    found = parser.feed_data(STREAM[:cut]) + parser.feed_data(STREAM[cut:])
+    assert found == [event.data for event in EXPECTED]
+    assert parser.decoder.comments == 2
+
+
+LINES = (
+    b"data: x",
+    b"data:y",
+    b"data:  two spaces",
+    b"data",
+    b"data: caf\xc3\xa9 \xff",
+    b"",
+    b"",
+    b": comment",
+    b"event: update",
+    b"id: 9",
+    b"id: a\0b",
+    b"retry: 30",
+    b"retry: soon",
+    b"other: field",
+    b"\xef\xbb\xbfdata: bom",
+)
+
+
+def test_feed_data_matches_feed_on_random_streams() -> None:
+    """The one-step path for `data:` + blank line must agree with the line-by-line decoder
+    whatever comes before, between and after, however the stream is cut."""
+    rng = random.Random(11)
+    for _ in range(500):
+        terminator = rng.choice((b"\n", b"\r\n", b"\r"))
+        stream = b"".join(rng.choice(LINES) + terminator for _ in range(rng.randrange(1, 24)))
+        cuts = sorted(rng.sample(range(len(stream) + 1), rng.randrange(min(6, len(stream) + 1))))
+        bounds = [0, *cuts, len(stream)]
+        chunks = [stream[a:b] for a, b in itertools.pairwise(bounds)]
+        by_event, by_data = SSEParser(), SSEParser()
+        expected = [event.data for chunk in chunks for event in by_event.feed(chunk)]
+        assert [data for chunk in chunks for data in by_data.feed_data(chunk)] == expected, stream
+        assert by_data.decoder.comments == by_event.decoder.comments
+        assert by_data.decoder.last_event_id == by_event.decoder.last_event_id
+
+
+def test_feed_data_strips_a_bom_only_at_the_stream_start() -> None:
+    assert SSEParser().feed_data(b"\xef\xbb\xbfdata: a\n\n") == ["a"]
+    # The first event took the one-step path; a BOM after it is part of a field name.
+    assert SSEParser().feed_data(b"data: a\n\n\xef\xbb\xbfdata: b\n\n") == ["a"]

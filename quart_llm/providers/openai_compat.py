@@ -38,7 +38,7 @@ from quart_llm.providers.http import (
 )
 from quart_llm.providers.types import Completion, StreamChunk, Usage
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.sse_decoder import ServerSentEvent, SSEParser
+from quart_llm.sse_decoder import SSEParser
 
 _GATEWAY_FIELDS = frozenset({"provider", "model", "messages", "stream", "stream_options"})
 OPENROUTER_EXTRAS = frozenset({"top_k", "min_p", "repetition_penalty"})
@@ -207,16 +207,15 @@ class OpenAICompatProvider(HTTPProvider):
     def _events_into(
         self, batch: list[StreamChunk], *, parser: SSEParser, piece: bytes, state: _StreamState
     ) -> None:
-        for event in parser.feed(piece):
-            chunk = self._parse_event(event, state)
+        for data in parser.feed_data(piece):
+            chunk = self._parse_event(data, state)
             if state.done:
                 return
             if chunk is not None:
                 state.started = True
                 batch.append(chunk)
 
-    def _parse_event(self, event: ServerSentEvent, state: _StreamState) -> StreamChunk | None:
-        data = event.data
+    def _parse_event(self, data: str, state: _StreamState) -> StreamChunk | None:
         if not data:
             return None
         if data.startswith("[DONE]"):
