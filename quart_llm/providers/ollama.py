@@ -243,7 +243,7 @@ class _Answer:
 
     def check(self, parsed: Any) -> None:
         """Raise for an error object, or for anything that is not an answer object."""
-        if not isinstance(parsed, Mapping):
+        if not isinstance(parsed, dict):
             raise UpstreamProtocolError(self.provider, "the answer is not a JSON object")
         if "error" not in parsed:
             return

@@ -225,7 +225,7 @@ class OpenAICompatProvider(HTTPProvider):
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise UpstreamProtocolError(self.name, "the stream carried a malformed event") from exc
-        if not isinstance(parsed, Mapping):
+        if not isinstance(parsed, dict):
             raise UpstreamProtocolError(self.name, "the stream carried a non-object event")
         self._raise_in_band_error(parsed, started=state.started)
         raw_choices = parsed.get("choices") or []
@@ -292,7 +292,7 @@ class OpenAICompatProvider(HTTPProvider):
 
     @staticmethod
     def _usage(raw: Any) -> Usage | None:
-        if not isinstance(raw, Mapping):
+        if not isinstance(raw, dict):
             return None
         prompt = _count(raw.get("prompt_tokens"))
         completion = _count(raw.get("completion_tokens"))
