@@ -24,6 +24,9 @@ from bench.runtime import importable, production_python
 from bench.tools import Tools, free_port
 from bench.wrk import LoadRequest
 
+FLOOR = "stack-floor"
+"""The target name of bench/floor.py: the passthrough plus the brief's required libraries."""
+
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -57,6 +60,7 @@ class Context:
     _gateways: list[Gateway] = field(default_factory=list)
     _passthroughs: dict[str, int] | None = None
     _paced_passthrough: tuple[str, int] | None = None
+    _floor: int | None = None
     _processes: list[ManagedProcess] = field(default_factory=list)
     _stoppers: list[Callable[[], object]] = field(default_factory=list)
 
@@ -168,33 +172,42 @@ class Context:
             self._paced_passthrough = (client, port)
         return self._paced_passthrough
 
+    def floor(self) -> int | None:
+        """Port of the stack floor (bench/floor.py) in front of nginx, once it is healthy;
+        None when aiohttp, which it forwards with, is not installed."""
+        if self._floor is None and "aiohttp" in self.available_clients():
+            process, port = self._spawn_baseline(
+                "bench.floor", ["--upstream", self.nginx().base_url], "floor"
+            )
+            wait_until_ok(process, port, "/health")
+            self._floor = port
+        return self._floor
+
     def _spawn_passthrough(
         self, client: str, upstream: str, name: str
+    ) -> tuple[ManagedProcess, int]:
+        return self._spawn_baseline(
+            "bench.passthrough", ["--upstream", upstream, "--client", client], name
+        )
+
+    def _spawn_baseline(
+        self, module: str, arguments: list[str], name: str
     ) -> tuple[ManagedProcess, int]:
         port = free_port()
         process = ManagedProcess(
             name,
-            [
-                str(self.python()),
-                "-m",
-                "bench.passthrough",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--upstream",
-                upstream,
-                "--client",
-                client,
-            ],
+            [str(self.python()), "-m", module, "--bind", f"127.0.0.1:{port}", *arguments],
             self.work_dir,
             cwd=ROOT,
         )
-        log(f"starting the bare passthrough ({name})")
+        log(f"starting the baseline {name}")
         self._stoppers.append(process.stop)
         process.start()
         return process, port
 
     def targets(self, *, stream: bool) -> list[Target]:
-        """direct (nginx), passthrough-<client>…, gateway: the same answer three ways."""
+        """direct (nginx), passthrough-<client>…, the stack floor (when aiohttp is installed),
+        gateway: the same answer every way."""
         if self._gateway is None and self._passthroughs is None:
             self._spawn_gateway()  # starts while the passthroughs start
         prefix = STREAM_PREFIX if stream else WHOLE_PREFIX
@@ -211,13 +224,11 @@ class Context:
             )
         provider = "sse" if stream else "whole"
         gateway_body = bodies.chat_request(f"{provider}/{bodies.MODEL}", stream=stream)
-        targets.append(
-            Target(
-                "gateway",
-                self.gateway().port,
-                LoadRequest("/v1/chat/completions", gateway_body, auth_headers()),
-            )
-        )
+        gateway_request = LoadRequest("/v1/chat/completions", gateway_body, auth_headers())
+        floor = self.floor()
+        if floor is not None:
+            targets.append(Target(FLOOR, floor, gateway_request))
+        targets.append(Target("gateway", self.gateway().port, gateway_request))
         return targets
 
     def all_gateways(self) -> list[Gateway]:

@@ -153,22 +153,27 @@ async def _serve(app: Quart, config: Config) -> None:
     await serve(app, config, shutdown_trigger=stop.wait)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.passthrough", description=__doc__)
-    parser.add_argument("--bind", required=True)
-    parser.add_argument("--upstream", required=True)
-    parser.add_argument("--client", choices=CLIENTS, default="httpx")
-    args = parser.parse_args(argv)
+def serve_app(app: Quart, bind: str) -> None:
+    """Serve `app` as the gateway is served: hypercorn.toml (one worker, uvloop, access log
+    on) on `bind`, until SIGTERM or SIGINT."""
     config = Config.from_toml(ROOT / "hypercorn.toml")
-    config.bind = [args.bind]
+    config.bind = [bind]
     config.graceful_timeout = 1
-    app = create_passthrough_app(args.upstream, args.client)
     if config.worker_class == "uvloop":
         import uvloop
 
         uvloop.run(_serve(app, config))
     else:
         asyncio.run(_serve(app, config))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.passthrough", description=__doc__)
+    parser.add_argument("--bind", required=True)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--client", choices=CLIENTS, default="httpx")
+    args = parser.parse_args(argv)
+    serve_app(create_passthrough_app(args.upstream, args.client), args.bind)
     return 0
 
 

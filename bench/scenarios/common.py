@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from bench.context import Context, Target, log
+from bench.context import FLOOR, Context, Target, log
+from bench.report import Row, rate, ratio, times
 from bench.tools import BenchError
 from bench.wrk import WrkResult, run_wrk, write_script
 
@@ -84,4 +85,23 @@ def describe_passthroughs(
         f"{name.removeprefix('passthrough-')} {agg.rps * factor:,.0f} {unit}"
         for name, agg in results.items()
         if name.startswith("passthrough-")
+    )
+
+
+def floor_row(
+    label: str, measure: str, results: dict[str, Aggregate], unit: str, factor: float = 1.0
+) -> Row | None:
+    """The gateway against the stack floor (bench/floor.py), when it ran: a diagnostic beside
+    the targets, which stay set against the bare passthrough."""
+    floor = results.get(FLOOR)
+    if floor is None:
+        return None
+    gateway, passthrough = results["gateway"], best_passthrough(results)
+    return Row(
+        label,
+        f"{measure}, gateway vs the stack floor (the passthrough plus the required libraries)",
+        rate(gateway.rps * factor, unit),
+        f"stack floor {rate(floor.rps * factor, unit)}, "
+        f"{times(ratio(floor.rps, passthrough.rps))} of {passthrough.name}",
+        times(ratio(gateway.rps, floor.rps)),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.context import Context
+from bench.context import FLOOR, Context
 from bench.report import Row, ms, signed_ms, verdict
 from bench.scenarios.common import best_passthrough, compare
 
@@ -20,12 +20,16 @@ def run(ctx: Context, rows: list[Row]) -> None:
         base = getattr(direct, f"{name}_ms")
         bare = getattr(passthrough, f"{name}_ms")
         added = value - base
+        baseline = f"direct {ms(base)}; {passthrough.name} {signed_ms(bare - base)}"
+        if FLOOR in results:
+            floor = getattr(results[FLOOR], f"{name}_ms")
+            baseline += f"; stack floor {signed_ms(floor - base)}"
         rows.append(
             Row(
                 LABEL,
                 f"added latency {name} (gateway {name} - direct {name})",
                 f"{signed_ms(added)} ({name} {ms(value)})",
-                f"direct {ms(base)}; {passthrough.name} {signed_ms(bare - base)}",
+                baseline,
                 "",
                 f"≤ {target:g} ms",
                 verdict(added <= target),

@@ -10,7 +10,7 @@ from bench import bodies
 from bench.context import Context, Target
 from bench.http import request
 from bench.report import Row, rate, ratio, times, verdict
-from bench.scenarios.common import best_passthrough, compare
+from bench.scenarios.common import best_passthrough, compare, floor_row
 from bench.tools import BenchError
 
 LABEL = "3 streamed"
@@ -63,3 +63,6 @@ def run(ctx: Context, rows: list[Row]) -> None:
             verdict(share >= TARGET_RATIO),
         )
     )
+    floor = floor_row(LABEL, f"events/s at c={connections}", results, "events/s", events["gateway"])
+    if floor is not None:
+        rows.append(floor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.context import Context
 from bench.report import Row, rate, ratio, times, verdict
-from bench.scenarios.common import best_passthrough, compare, describe_passthroughs
+from bench.scenarios.common import best_passthrough, compare, describe_passthroughs, floor_row
 
 LABEL = "2 whole c=32"
 TARGET_RATIO = 0.8
@@ -40,3 +40,6 @@ def run(ctx: Context, rows: list[Row]) -> None:
             verdict(gateway.rps >= TARGET_RPS),
         )
     )
+    floor = floor_row(LABEL, f"req/s at c={connections}", results, "req/s")
+    if floor is not None:
+        rows.append(floor)
