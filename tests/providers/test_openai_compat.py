@@ -372,10 +372,12 @@ def test_max_line_bytes_must_be_positive(flavor: Flavor) -> None:
 # The request: on the wire
 
 
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 @pytest.mark.parametrize("streamed", [True, False])
 async def test_request_on_the_wire(
-    sim: OpenAICompatSimulator, provider: OpenAICompatProvider, streamed: bool
+    sim: OpenAICompatSimulator, make_provider: MakeProvider, streamed: bool, transport: str
 ) -> None:
+    provider = await make_provider(transport=transport)
     request = chat(messages=CONVERSATION, temperature=0.2, max_completion_tokens=100)
     if streamed:
         await collect(provider, request=request)
@@ -391,6 +393,8 @@ async def test_request_on_the_wire(
     assert recorded.headers["authorization"] == f"Bearer {KEY}"
     assert recorded.headers["content-type"] == "application/json"
     assert recorded.headers["user-agent"] == "quart_llm"
+    assert recorded.headers["content-length"] == str(len(recorded.body))
+    assert recorded.headers["host"] == sim.base_url.removeprefix("http://")
     assert "x-request-id" not in recorded.headers
 
 
