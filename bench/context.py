@@ -176,12 +176,19 @@ class Context:
         """Port of the stack floor (bench/floor.py) in front of nginx, once it is healthy;
         None when aiohttp, which it forwards with, is not installed."""
         if self._floor is None and "aiohttp" in self.available_clients():
-            process, port = self._spawn_baseline(
+            _, self._floor = self.spawn_baseline(
                 "bench.floor", ["--upstream", self.nginx().base_url], "floor"
             )
-            wait_until_ok(process, port, "/health")
-            self._floor = port
         return self._floor
+
+    def spawn_baseline(
+        self, module: str, arguments: list[str], name: str
+    ) -> tuple[ManagedProcess, int]:
+        """A fresh baseline process (`python -m <module> --bind … <arguments>`), healthy;
+        stopped with the context."""
+        process, port = self._spawn_baseline(module, arguments, name)
+        wait_until_ok(process, port, "/health")
+        return process, port
 
     def _spawn_passthrough(
         self, client: str, upstream: str, name: str

@@ -11,11 +11,14 @@ done the plainest way its prescribed library offers, and nothing a gateway adds 
 - one JSON log line at INFO on stderr, and an X-Request-ID response header.
 
 The body is then forwarded unchanged with aiohttp to nginx's whole or streamed answer (by the
-body's `stream`), and the answer relayed as it comes: no routing, no parsing of the upstream,
-no token quotas, no retries. So the floor is what the prescribed stack costs before any
-gateway logic: the best a gateway on it could do. The benchmark reports the gateway against it
-beside the targets (a diagnostic, not a target): the bare passthrough shows what the targets
-ask, the floor how much of that the required libraries leave.
+body's `stream`; `--whole-path` and `--stream-path` choose other upstream paths, such as the
+paced upstream's idle streams), and the answer relayed as it comes: no routing, no parsing of
+the upstream, no token quotas, no retries. So the floor is what the prescribed stack costs
+before any gateway logic: the best a gateway on it could do.
+
+The benchmark reports the gateway against it beside the targets (a diagnostic, not a target):
+the bare passthrough shows what the targets ask, the floor how much of that the required
+libraries leave.
 """
 
 from __future__ import annotations
@@ -56,7 +59,12 @@ class FloorChatRequest(BaseModel):
 
 
 def create_floor_app(
-    upstream: str, api_key: str = bodies.API_KEY, limit: int = UNREACHABLE_LIMIT
+    upstream: str,
+    *,
+    whole_path: str = WHOLE_PREFIX + CHAT_PATH,
+    stream_path: str = STREAM_PREFIX + CHAT_PATH,
+    api_key: str = bodies.API_KEY,
+    limit: int = UNREACHABLE_LIMIT,
 ) -> Quart:
     app = Quart("bench_floor", static_folder=None)
     QuartSchema(app)
@@ -108,10 +116,8 @@ def create_floor_app(
     @rate_limit(limit, timedelta(seconds=60))
     @validate_request(FloorChatRequest)
     async def chat(data: FloorChatRequest) -> Response:
-        prefix = STREAM_PREFIX if data.stream else WHOLE_PREFIX
-        return await forwarder.forward(
-            prefix + CHAT_PATH, await request.get_data(True, False, False)
-        )
+        path = stream_path if data.stream else whole_path
+        return await forwarder.forward(path, await request.get_data(True, False, False))
 
     @app.get("/health")
     async def health() -> Response:
@@ -128,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
     parser.add_argument("--bind", required=True)
     parser.add_argument("--upstream", required=True)
+    parser.add_argument("--whole-path", default=WHOLE_PREFIX + CHAT_PATH)
+    parser.add_argument("--stream-path", default=STREAM_PREFIX + CHAT_PATH)
     args = parser.parse_args(argv)
-    serve_app(create_floor_app(args.upstream), args.bind)
+    app = create_floor_app(args.upstream, whole_path=args.whole_path, stream_path=args.stream_path)
+    serve_app(app, args.bind)
     return 0
 
 

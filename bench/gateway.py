@@ -92,11 +92,7 @@ class Gateway:
         return self.process.stop()
 
     def rss_kib(self) -> int:
-        self.process.check_alive()
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise BenchError("no VmRSS in /proc status")
+        return self.process.rss_kib()
 
     def scrape_metrics(self) -> str:
         answer = request(

@@ -47,6 +47,14 @@ class ManagedProcess:
             raise BenchError(f"{self.name} is not running")
         return self.process.pid
 
+    def rss_kib(self) -> int:
+        """Resident memory now (`VmRSS` in /proc/<pid>/status), in KiB."""
+        self.check_alive()
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise BenchError("no VmRSS in /proc status")
+
     def start(self) -> ManagedProcess:
         with self.stdout_path.open("ab") as stdout, self.stderr_path.open("ab") as stderr:
             self.started_at = time.perf_counter()

@@ -4,7 +4,9 @@ Each part gets a fresh gateway, so memory freed by earlier scenarios cannot hide
 Idle streams come from the paced upstream's `/p2x600000` pace: one delta, then ten minutes of
 silence; they are held open by the C client until every stream has its first delta, RSS
 (`VmRSS` in /proc/<pid>/status) is read, then they are closed. A few streams are opened and
-closed first, so one-time start-up allocations do not count as per-stream growth.
+closed first, so one-time start-up allocations do not count as per-stream growth. The same is
+measured, each on a fresh process, for the bare passthrough and the stack floor in front of the
+same idle pace: what the framework and the required libraries hold per stream on their own.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from bench import bodies
 from bench.context import Context, log
-from bench.gateway import Gateway, auth_headers
-from bench.paced import HeldStreams, PacedLoad
+from bench.gateway import auth_headers
+from bench.nginx import CHAT_PATH
+from bench.paced import HeldStreams, PacedLoad, paced_path
 from bench.report import Row, verdict
 from bench.tools import BenchError
 from bench.wrk import LoadRequest, parse_wrk_output, write_script
@@ -25,29 +30,42 @@ LABEL = "5 memory"
 TARGET_KIB_PER_STREAM = 32.0
 TARGET_DRIFT = 0.05
 WARMUP_STREAMS = 50
+IDLE_DELTAS = 2
+IDLE_INTERVAL_MS = 600_000
 SOAK_PAUSE_MS = 20
 
 
-def _held(ctx: Context, gateway: Gateway, streams: int) -> HeldStreams:
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """A process whose memory per idle stream is measured, and how to open a stream on it."""
+
+    name: str
+    port: int
+    path: str
+    model: str
+    rss_kib: Callable[[], int]
+
+
+def _held(ctx: Context, subject: _Subject, streams: int) -> HeldStreams:
     load = PacedLoad(
-        port=gateway.port,
-        path="/v1/chat/completions",
-        model="idle/idle",
+        port=subject.port,
+        path=subject.path,
+        model=subject.model,
         key=bodies.API_KEY,
         streams=streams,
         repeats=1,
-        deltas=2,
-        interval_ms=600_000,
+        deltas=IDLE_DELTAS,
+        interval_ms=IDLE_INTERVAL_MS,
         ramp_ms=max(100, streams // 2),
     )
     return HeldStreams(ctx.binaries()["paced_client"], load, hold_ms=120_000)
 
 
-def _settled_rss(gateway: Gateway, seconds: float) -> int:
+def _settled_rss(subject: _Subject, seconds: float) -> int:
     time.sleep(seconds)
     samples = []
     for _ in range(5):
-        samples.append(gateway.rss_kib())
+        samples.append(subject.rss_kib())
         time.sleep(0.1)
     return int(statistics.median(samples))
 
@@ -56,36 +74,84 @@ def _settle(ctx: Context) -> float:
     return 0.2 if ctx.options.smoke else 1.0
 
 
-def _hold(ctx: Context, gateway: Gateway, streams: int) -> int:
+def _hold(ctx: Context, subject: _Subject, streams: int) -> int:
     """Open `streams` idle streams, return the RSS while they are open, then close them."""
-    held = _held(ctx, gateway, streams)
+    held = _held(ctx, subject, streams)
     held.open(timeout=60 + streams / 100)
     try:
-        rss = _settled_rss(gateway, _settle(ctx))
+        rss = _settled_rss(subject, _settle(ctx))
     finally:
         result = held.close()
     if result is None or result.failed or result.ok != streams:
         detail = result.describe_errors() if result else "no result"
-        raise BenchError(f"memory: could not hold {streams} streams open: {detail}")
+        raise BenchError(f"memory: could not hold {streams} {subject.name} streams open: {detail}")
     return rss
+
+
+def _growth(ctx: Context, subject: _Subject, streams: int) -> tuple[float, int, int]:
+    """(KiB per open idle stream, RSS before, RSS with them open), after a warm-up hold."""
+    _hold(ctx, subject, WARMUP_STREAMS)
+    before = _settled_rss(subject, _settle(ctx))
+    log(f"memory: {streams} idle streams on {subject.name} (RSS before {before / 1024:.1f} MiB)")
+    during = _hold(ctx, subject, streams)
+    return (during - before) / streams, before, during
+
+
+def _baseline_growth(ctx: Context, streams: int) -> list[str]:
+    """The same measure, each on a fresh process, for the bare passthrough with the fastest
+    client and for the stack floor, both in front of the paced upstream's idle pace."""
+    upstream = f"http://127.0.0.1:{ctx.paced().port}"
+    idle_path = paced_path(IDLE_DELTAS, IDLE_INTERVAL_MS) + CHAT_PATH
+    clients = ctx.available_clients()
+    client = clients[-1]
+    baselines = [
+        (
+            f"passthrough-{client}",
+            "bench.passthrough",
+            ["--upstream", upstream, "--client", client],
+            idle_path,
+        )
+    ]
+    if "aiohttp" in clients:
+        baselines.append(
+            (
+                "stack floor",
+                "bench.floor",
+                ["--upstream", upstream, "--stream-path", idle_path],
+                "/v1/chat/completions",
+            )
+        )
+    described = []
+    for name, module, arguments, path in baselines:
+        process, port = ctx.spawn_baseline(module, arguments, f"memory-{name.replace(' ', '-')}")
+        try:
+            subject = _Subject(name, port, path, "paced", process.rss_kib)
+            per_stream, _, _ = _growth(ctx, subject, streams)
+        finally:
+            process.stop()
+        described.append(f"{name} {per_stream:.1f} KiB")
+    return described
 
 
 def idle_streams(ctx: Context, rows: list[Row]) -> None:
     streams = ctx.options.idle_streams
     gateway = ctx.new_gateway("gateway-memory", idle=True)
     gateway.start()
-    _hold(ctx, gateway, WARMUP_STREAMS)
-    before = _settled_rss(gateway, _settle(ctx))
-    log(f"memory: opening {streams} idle streams (RSS before {before / 1024:.1f} MiB)")
-    during = _hold(ctx, gateway, streams)
-    per_stream = (during - before) / streams
-    gateway.stop()
+    subject = _Subject(
+        "gateway", gateway.port, "/v1/chat/completions", "idle/idle", gateway.rss_kib
+    )
+    try:
+        per_stream, before, during = _growth(ctx, subject, streams)
+    finally:
+        gateway.stop()
+    baselines = _baseline_growth(ctx, streams)
     rows.append(
         Row(
             LABEL,
             f"RSS growth per open idle stream, {streams:,} open",
             f"{per_stream:.1f} KiB",
-            f"RSS {before / 1024:.1f} MiB before, {during / 1024:.1f} MiB with {streams:,} open",
+            f"{'; '.join(baselines)}; gateway RSS {before / 1024:.1f} MiB before, "
+            f"{during / 1024:.1f} MiB with {streams:,} open",
             "",
             f"≤ {TARGET_KIB_PER_STREAM:g} KiB",
             verdict(per_stream <= TARGET_KIB_PER_STREAM),
