@@ -78,7 +78,10 @@ def _preamble(options: Options, tools: Tools, nofile: int, source: str) -> list[
         "reach), metrics behind a token, JSON logs at INFO. Upstream: nginx `return` (one worker) "
         "and the C paced upstream; load: wrk (HTTP/1.1, one thread), h2load (h2c), the C paced "
         "client. Baselines run in the same session, interleaved round by round: ratios are the "
-        "figures that hold on a noisy machine.",
+        "figures that hold on a noisy machine. The targets are set against the bare passthrough "
+        "(minimal Quart, fastest client); the stack floor (bench/floor.py: the passthrough plus "
+        "key check, quart-schema, quart-rate-limiter, Prometheus and a JSON log line) shows "
+        "what the required libraries alone leave of them.",
         "",
         f"Load runs: {options.duration} s x {options.rounds} rounds after {options.warmup} s "
         f"warm-up; c={options.connections}; paced ladder "

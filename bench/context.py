@@ -17,7 +17,7 @@ from bench.clients import CLIENTS, EXTRA_MODULES
 from bench.gateway import Gateway, Upstreams, auth_headers
 from bench.nginx import CHAT_PATH, STREAM_PREFIX, WHOLE_PREFIX, NginxUpstream
 from bench.options import Options
-from bench.paced import PacedUpstream, compile_programs
+from bench.paced import PacedUpstream, compile_programs, paced_path
 from bench.paths import ROOT
 from bench.processes import ManagedProcess, wait_until_ok
 from bench.runtime import importable, production_python
@@ -61,6 +61,7 @@ class Context:
     _passthroughs: dict[str, int] | None = None
     _paced_passthrough: tuple[str, int] | None = None
     _floor: int | None = None
+    _paced_floor: int | None = None
     _processes: list[ManagedProcess] = field(default_factory=list)
     _stoppers: list[Callable[[], object]] = field(default_factory=list)
 
@@ -180,6 +181,23 @@ class Context:
                 "bench.floor", ["--upstream", self.nginx().base_url], "floor"
             )
         return self._floor
+
+    def paced_floor(self) -> int | None:
+        """Port of a stack floor relaying the paced upstream's streams (the paced ladder's
+        pace), once healthy; None when aiohttp is not installed."""
+        if self._paced_floor is None and "aiohttp" in self.available_clients():
+            pace = paced_path(self.options.paced_deltas, self.options.paced_interval_ms)
+            _, self._paced_floor = self.spawn_baseline(
+                "bench.floor",
+                [
+                    "--upstream",
+                    f"http://127.0.0.1:{self.paced().port}",
+                    "--stream-path",
+                    pace + CHAT_PATH,
+                ],
+                "paced-floor",
+            )
+        return self._paced_floor
 
     def spawn_baseline(
         self, module: str, arguments: list[str], name: str

@@ -1,5 +1,6 @@
-"""4. Paced streams: N concurrent streams of 64 deltas 20 ms apart, gateway beside direct and
-beside a bare passthrough (minimal Quart relaying raw bytes: what the framework itself holds).
+"""4. Paced streams: N concurrent streams of 64 deltas 20 ms apart, gateway beside direct,
+beside a bare passthrough (minimal Quart relaying raw bytes: what the framework itself holds)
+and beside the stack floor (the passthrough plus the required libraries, see bench/floor.py).
 
 The upstream and the client are the C programs (see bench/paced_*.c). Connections start evenly
 over one stream's length, then each runs its streams back to back, so N streams are open at
@@ -44,8 +45,17 @@ def run(ctx: Context, rows: list[Row]) -> None:
     paced = ctx.paced()
     gateway = ctx.gateway()
     passthrough_client, passthrough_port = ctx.paced_passthrough()
-    passthrough_name = f"passthrough-{passthrough_client}"
+    floor_port = ctx.paced_floor()
     ramp_ms = options.paced_deltas * options.paced_interval_ms
+    direct_path = paced_path(options.paced_deltas, options.paced_interval_ms) + CHAT_PATH
+    # (name, port, path, model); the direct baseline first, the gateway last.
+    paths = [
+        ("direct", paced.port, direct_path, "paced"),
+        (f"passthrough-{passthrough_client}", passthrough_port, direct_path, "paced"),
+    ]
+    if floor_port is not None:
+        paths.append(("stack floor", floor_port, "/v1/chat/completions", "paced"))
+    paths.append(("gateway", gateway.port, "/v1/chat/completions", "paced/paced"))
 
     def load(port: int, path: str, model: str, streams: int) -> PacedLoad:
         return PacedLoad(
@@ -60,37 +70,31 @@ def run(ctx: Context, rows: list[Row]) -> None:
             ramp_ms=ramp_ms,
         )
 
-    best_gateway = best_direct = best_passthrough = 0
-    gateway_broken = direct_broken = passthrough_broken = False
+    best = dict.fromkeys((name for name, *_ in paths), 0)
+    broken = dict.fromkeys(best, False)
     for rung, streams in enumerate(options.paced_ladder):
-        log(f"paced: N={streams} direct")
-        direct_path = paced_path(options.paced_deltas, options.paced_interval_ms) + CHAT_PATH
-        direct = run_paced(client, load(paced.port, direct_path, "paced", streams))
-        time.sleep(0.5)
-        log(f"paced: N={streams} {passthrough_name}")
-        bare = run_paced(client, load(passthrough_port, direct_path, "paced", streams))
-        time.sleep(0.5)
-        log(f"paced: N={streams} gateway")
-        through = run_paced(
-            client, load(gateway.port, "/v1/chat/completions", "paced/paced", streams)
+        results: dict[str, PacedResult] = {}
+        for name, port, path, model in paths:
+            if results:
+                time.sleep(0.5)
+            log(f"paced: N={streams} {name}")
+            result = results[name] = run_paced(client, load(port, path, model, streams))
+            broken[name] = broken[name] or not result.stall_free(MAX_ADDED_GAP_MS, MAX_LAG_MS)
+            best[name] = best[name] if broken[name] else streams
+        through, direct = results["gateway"], results["direct"]
+        baselines = " | ".join(
+            f"{name}: {_describe(result)}" for name, result in results.items() if name != "gateway"
         )
-        ok = through.stall_free(MAX_ADDED_GAP_MS, MAX_LAG_MS)
-        gateway_broken = gateway_broken or not ok
-        direct_broken = direct_broken or not direct.stall_free(MAX_ADDED_GAP_MS, MAX_LAG_MS)
-        passthrough_broken = passthrough_broken or not bare.stall_free(MAX_ADDED_GAP_MS, MAX_LAG_MS)
-        best_gateway = best_gateway if gateway_broken else streams
-        best_direct = best_direct if direct_broken else streams
-        best_passthrough = best_passthrough if passthrough_broken else streams
         rows.append(
             Row(
                 LABEL,
                 f"N={streams} x {options.paced_repeats} streams of {options.paced_deltas} deltas "
                 f"every {options.paced_interval_ms} ms",
                 _describe(through),
-                f"direct: {_describe(direct)} | {passthrough_name}: {_describe(bare)}",
+                baselines,
                 "",
                 f"no errors, added gap p99 ≤ {MAX_ADDED_GAP_MS:g} ms, lag p50 ≤ {MAX_LAG_MS:g} ms",
-                verdict(ok),
+                verdict(through.stall_free(MAX_ADDED_GAP_MS, MAX_LAG_MS)),
             )
         )
         if direct.failed:
@@ -107,10 +111,10 @@ def run(ctx: Context, rows: list[Row]) -> None:
             LABEL,
             f"largest stall-free N (it and every smaller rung) of "
             f"{', '.join(map(str, options.paced_ladder))}",
-            str(best_gateway) if best_gateway else "none",
-            f"direct {best_direct}; {passthrough_name} {best_passthrough or 'none'}",
+            str(best["gateway"]) if best["gateway"] else "none",
+            "; ".join(f"{name} {best[name] or 'none'}" for name in best if name != "gateway"),
             "",
             f"≥ {TARGET_STREAMS}",
-            verdict(best_gateway >= TARGET_STREAMS),
+            verdict(best["gateway"] >= TARGET_STREAMS),
         )
     )
