@@ -102,8 +102,12 @@ def harness() -> Iterator[Harness]:
         openrouter = stack.enter_context(
             OpenAICompatSimulator(simulator_config(), flavor="openrouter")
         )
+        # Health probes the upstreams once, here, and keeps the answer for the whole module:
+        # a probe made when a test asks for /v1/health after the default 5 s would be counted
+        # as bad input that reached an upstream (it happened on a loaded machine).
         app = create_app(
-            gateway_overrides(ollama, openai, openrouter) | {"max_body_bytes": MAX_BODY}
+            gateway_overrides(ollama, openai, openrouter)
+            | {"max_body_bytes": MAX_BODY, "health": {"cache_seconds": 3600}}
         )
         server = LiveServer(app)
         running = Harness(server, (ollama, openai, openrouter), openai)
@@ -116,6 +120,7 @@ def harness() -> Iterator[Harness]:
         try:
             server.start()
             stack.callback(server.stop)
+            assert httpx.get(server.base_url + "/v1/health").status_code == 200
             yield running
         finally:
             for logger in loggers:
