@@ -60,7 +60,9 @@ class Provider(ABC):
     @abstractmethod
     def stream_batches(self, request: ChatRequest, model: str) -> AsyncGenerator[list[StreamChunk]]:
         """The answer as batches of chunks, never empty: those one upstream read completed.
-        Raises an UpstreamError when the upstream fails (after yielding what came before)."""
+        Raises an UpstreamError when the upstream fails (after yielding what came before).
+        Time limits after connecting are the reader's: the gateway reads every stream through
+        UpstreamStream, which times the first token, the gaps and the total."""
 
     async def stream_chat(self, request: ChatRequest, model: str) -> AsyncIterator[StreamChunk]:
         """The answer one chunk at a time."""

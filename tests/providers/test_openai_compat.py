@@ -30,6 +30,7 @@ from quart_llm.providers.openrouter import OpenRouterProvider
 from quart_llm.providers.types import StreamChunk, Usage
 from quart_llm.request_ids import current_request_id
 from quart_llm.schemas.chat_request import ChatRequest
+from quart_llm.upstream_stream import UpstreamStream
 from tests.simulators import Flavor, OpenAICompatSimulator, RecordedRequest, SimulatorConfig
 from tests.simulators.decoding import parse_sse
 from tests.support.ports import free_port
@@ -756,16 +757,47 @@ async def test_no_terminator_after_content(provider: OpenAICompatProvider) -> No
 
 
 @pytest.mark.parametrize("scenario", ["hang", "hang-mid-stream"])
-@pytest.mark.parametrize("streamed", [True, False])
-async def test_hang_times_out(make_provider: MakeProvider, scenario: str, streamed: bool) -> None:
+async def test_a_hung_whole_answer_times_out(make_provider: MakeProvider, scenario: str) -> None:
     provider = await make_provider(timeouts=short_timeouts())
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout) as info:
-        await ask(provider, scenario, streamed=streamed)
+        await ask(provider, scenario, streamed=False)
     assert time.monotonic() - started < 2.5
     assert info.value.status == 504
     assert info.value.code == "upstream_timeout"
     assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message"),
+    [("hang", "no first token within 0.3 s"), ("hang-mid-stream", "no data for 0.3 s")],
+)
+async def test_a_hung_stream_times_out_under_the_gateways_watchdog(
+    make_provider: MakeProvider, scenario: str, message: str
+) -> None:
+    """Streams carry no socket read timeout: the gateway reads them through UpstreamStream,
+    whose watchdog times the first token and every gap."""
+    provider = await make_provider(timeouts=short_timeouts())
+    stream = UpstreamStream(
+        provider.name,
+        provider.stream_batches(chat(), model_for(scenario)),
+        provider.settings.timeouts,
+    )
+    started = time.monotonic()
+    stream.start()
+    try:
+        items = [await stream.next()]
+        while isinstance(items[-1], list):
+            items.append(await stream.next())
+    finally:
+        await stream.aclose()
+    assert time.monotonic() - started < 2.5
+    error = items[-1]
+    assert isinstance(error, UpstreamTimeout)
+    assert (error.status, error.code) == (504, "upstream_timeout")
+    assert message in error.message
+    # Mid-stream, the chunks sent before the silence come first.
+    assert (len(items) > 1) is (scenario == "hang-mid-stream")
 
 
 @pytest.mark.parametrize("call", ["stream", "complete", "list_models", "probe"])
