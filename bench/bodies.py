@@ -66,6 +66,48 @@ def stream_body() -> str:
     return "".join(events)
 
 
+_OLLAMA_CREATED_AT = "2023-11-14T22:13:20.000000Z"
+_OLLAMA_METRICS = {
+    "total_duration": 4_883_583_458,
+    "load_duration": 1_334_875,
+    "prompt_eval_count": _USAGE["prompt_tokens"],
+    "prompt_eval_duration": 342_546_000,
+    "eval_count": _USAGE["completion_tokens"],
+    "eval_duration": 4_535_599_000,
+}
+
+
+def _ollama_line(content: str, **final: Any) -> str:
+    line = {
+        "model": MODEL,
+        "created_at": _OLLAMA_CREATED_AT,
+        "message": {"role": "assistant", "content": content},
+        "done": bool(final),
+        **final,
+    }
+    return _compact(line)
+
+
+def ollama_chat_json() -> str:
+    """A whole Ollama `/api/chat` answer (`"stream": false`): the final line, all content."""
+    return _ollama_line(" ".join(WORDS), done_reason="stop", **_OLLAMA_METRICS)
+
+
+def ollama_stream_body() -> str:
+    """Ollama's NDJSON stream: 15 content lines, then the `done` line with the counts."""
+    lines = [_ollama_line(word if index == 0 else f" {word}") for index, word in enumerate(WORDS)]
+    lines.append(_ollama_line("", done_reason="stop", **_OLLAMA_METRICS))
+    return "".join(line + "\n" for line in lines)
+
+
+def ollama_tags_json() -> str:
+    return _compact({"models": [{"name": MODEL, "model": MODEL, "size": 1}]})
+
+
+def count_ndjson_lines(body: bytes) -> int:
+    return sum(1 for line in body.split(b"\n") if line.strip())
+
+
 def models_json() -> str:
     return _compact({"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "b"}]})
 
@@ -79,6 +121,16 @@ def chat_request(model: str, *, stream: bool) -> bytes:
     }
     if stream:
         body["stream_options"] = {"include_usage": True}
+    return _compact(body).encode()
+
+
+def ollama_chat_request(model: str, *, stream: bool) -> bytes:
+    """What an Ollama client sends to `/api/chat` (the direct and passthrough paths)."""
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "Say fifteen words."}],
+        "stream": stream,
+    }
     return _compact(body).encode()
 
 

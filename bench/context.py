@@ -15,7 +15,15 @@ from pathlib import Path
 from bench import bodies
 from bench.clients import CLIENTS, EXTRA_MODULES
 from bench.gateway import Gateway, Upstreams, auth_headers
-from bench.nginx import CHAT_PATH, STREAM_PREFIX, WHOLE_PREFIX, NginxUpstream
+from bench.nginx import (
+    CHAT_PATH,
+    OLLAMA_CHAT_PATH,
+    OLLAMA_STREAM_PREFIX,
+    OLLAMA_WHOLE_PREFIX,
+    STREAM_PREFIX,
+    WHOLE_PREFIX,
+    NginxUpstream,
+)
 from bench.options import Options
 from bench.paced import PacedUpstream, compile_programs, paced_path
 from bench.paths import ROOT
@@ -26,6 +34,11 @@ from bench.wrk import LoadRequest
 
 FLOOR = "stack-floor"
 """The target name of bench/floor.py: the passthrough plus the brief's required libraries."""
+OLLAMA = "ollama"
+FLAVORS = ("openai", OLLAMA)
+"""The upstream flavours nginx answers in: OpenAI-style, and Ollama's native API."""
+OLLAMA_PROVIDERS = {False: "ollama-whole", True: "ollama-stream"}
+"""The gateway's Ollama providers in front of nginx, by `stream`."""
 
 
 def log(message: str) -> None:
@@ -60,7 +73,7 @@ class Context:
     _gateways: list[Gateway] = field(default_factory=list)
     _passthroughs: dict[str, int] | None = None
     _paced_passthrough: tuple[str, int] | None = None
-    _floor: int | None = None
+    _floors: dict[str, int] = field(default_factory=dict)
     _paced_floor: int | None = None
     _processes: list[ManagedProcess] = field(default_factory=list)
     _stoppers: list[Callable[[], object]] = field(default_factory=list)
@@ -105,11 +118,13 @@ class Context:
         urls = {
             "whole": nginx + WHOLE_PREFIX,
             "sse": nginx + STREAM_PREFIX,
+            OLLAMA_PROVIDERS[False]: nginx + OLLAMA_WHOLE_PREFIX,
+            OLLAMA_PROVIDERS[True]: nginx + OLLAMA_STREAM_PREFIX,
             "paced": paced.base_url(self.options.paced_deltas, self.options.paced_interval_ms),
         }
         if idle:
             urls["idle"] = paced.base_url(2, 600_000)
-        return Upstreams(urls)
+        return Upstreams(urls, ollama=frozenset(OLLAMA_PROVIDERS.values()))
 
     def new_gateway(self, name: str, *, idle: bool = False) -> Gateway:
         """A fresh gateway process, not yet started; stopped with the context."""
@@ -173,14 +188,22 @@ class Context:
             self._paced_passthrough = (client, port)
         return self._paced_passthrough
 
-    def floor(self) -> int | None:
-        """Port of the stack floor (bench/floor.py) in front of nginx, once it is healthy;
-        None when aiohttp, which it forwards with, is not installed."""
-        if self._floor is None and "aiohttp" in self.available_clients():
-            _, self._floor = self.spawn_baseline(
-                "bench.floor", ["--upstream", self.nginx().base_url], "floor"
+    def floor(self, flavor: str = "openai") -> int | None:
+        """Port of the stack floor (bench/floor.py) in front of nginx's answers of `flavor`,
+        once it is healthy; None when aiohttp, which it forwards with, is not installed."""
+        if flavor not in self._floors and "aiohttp" in self.available_clients():
+            arguments = ["--upstream", self.nginx().base_url]
+            if flavor == OLLAMA:
+                arguments += [
+                    "--whole-path",
+                    OLLAMA_WHOLE_PREFIX + OLLAMA_CHAT_PATH,
+                    "--stream-path",
+                    OLLAMA_STREAM_PREFIX + OLLAMA_CHAT_PATH,
+                ]
+            _, self._floors[flavor] = self.spawn_baseline(
+                "bench.floor", arguments, f"floor-{flavor}"
             )
-        return self._floor
+        return self._floors.get(flavor)
 
     def paced_floor(self) -> int | None:
         """Port of a stack floor relaying the paced upstream's streams (the paced ladder's
@@ -230,29 +253,32 @@ class Context:
         process.start()
         return process, port
 
-    def targets(self, *, stream: bool) -> list[Target]:
+    def targets(self, *, stream: bool, flavor: str = "openai") -> list[Target]:
         """direct (nginx), passthrough-<client>…, the stack floor (when aiohttp is installed),
-        gateway: the same answer every way."""
+        gateway: the same answer every way, from nginx's OpenAI-style or Ollama-style answers.
+        The gateway always answers in OpenAI's shape."""
         if self._gateway is None and self._passthroughs is None:
             self._spawn_gateway()  # starts while the passthroughs start
-        prefix = STREAM_PREFIX if stream else WHOLE_PREFIX
-        json_only = {"Content-Type": "application/json"}
-        body = bodies.chat_request(bodies.MODEL, stream=stream)
-        targets = [
-            Target("direct", self.nginx().port, LoadRequest(prefix + CHAT_PATH, body, json_only))
-        ]
+        if flavor == OLLAMA:
+            prefix = OLLAMA_STREAM_PREFIX if stream else OLLAMA_WHOLE_PREFIX
+            upstream_path = prefix + OLLAMA_CHAT_PATH
+            body = bodies.ollama_chat_request(bodies.MODEL, stream=stream)
+            provider = OLLAMA_PROVIDERS[stream]
+        else:
+            upstream_path = (STREAM_PREFIX if stream else WHOLE_PREFIX) + CHAT_PATH
+            body = bodies.chat_request(bodies.MODEL, stream=stream)
+            provider = "sse" if stream else "whole"
+        upstream_request = LoadRequest(upstream_path, body, {"Content-Type": "application/json"})
+        targets = [Target("direct", self.nginx().port, upstream_request)]
         for client, port in self.passthroughs().items():
-            targets.append(
-                Target(
-                    f"passthrough-{client}", port, LoadRequest(prefix + CHAT_PATH, body, json_only)
-                )
-            )
-        provider = "sse" if stream else "whole"
+            targets.append(Target(f"passthrough-{client}", port, upstream_request))
         gateway_body = bodies.chat_request(f"{provider}/{bodies.MODEL}", stream=stream)
         gateway_request = LoadRequest("/v1/chat/completions", gateway_body, auth_headers())
-        floor = self.floor()
+        floor = self.floor(flavor)
         if floor is not None:
-            targets.append(Target(FLOOR, floor, gateway_request))
+            # The floor relays without translating, so it takes the upstream's own request.
+            floor_request = LoadRequest("/v1/chat/completions", body, auth_headers())
+            targets.append(Target(FLOOR, floor, floor_request))
         targets.append(Target("gateway", self.gateway().port, gateway_request))
         return targets
 

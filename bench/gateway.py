@@ -25,16 +25,22 @@ HUGE_LIMIT = 1_000_000_000
 
 @dataclass(frozen=True, slots=True)
 class Upstreams:
-    """Provider name → OpenAI-compatible base URL (ending in /v1)."""
+    """Provider name → base URL: OpenAI-compatible (ending in /v1), or Ollama's native API for
+    the names in `ollama`."""
 
     base_urls: Mapping[str, str]
+    ollama: frozenset[str] = frozenset()
 
 
 def gateway_environment(upstreams: Upstreams) -> dict[str, str]:
     """The variables an operator would set. Quotas stay on with limits no run can reach; the
     pool and the in-flight cap are raised so the ladder measures the gateway, not its caps."""
     providers: dict[str, Any] = {
-        name: {"kind": "openai", "base_url": url, "max_connections": POOL_SIZE}
+        name: {
+            "kind": "ollama" if name in upstreams.ollama else "openai",
+            "base_url": url,
+            "max_connections": POOL_SIZE,
+        }
         for name, url in upstreams.base_urls.items()
     }
     limits = {

@@ -2,8 +2,10 @@
 
 nginx cannot branch on a request body, so each kind of answer has its own path prefix:
 `/whole/v1/...` answers `chat.completion` JSON and `/stream/v1/...` a fixed SSE body, whatever
-the body asks for. `return` answers POST as readily as GET (it runs before the static handler
-that would refuse POST with 405) and discards the request body, keeping the connection.
+the body asks for; Ollama's native API likewise under `/ollama-whole/...` (one JSON answer) and
+`/ollama-stream/...` (NDJSON), each an Ollama base URL with `/`, `/api/tags` and `/api/chat`.
+`return` answers POST as readily as GET (it runs before the static handler that would refuse
+POST with 405) and discards the request body, keeping the connection.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from bench.tools import free_port
 WHOLE_PREFIX = "/whole/v1"
 STREAM_PREFIX = "/stream/v1"
 CHAT_PATH = "/chat/completions"
+OLLAMA_WHOLE_PREFIX = "/ollama-whole"
+OLLAMA_STREAM_PREFIX = "/ollama-stream"
+OLLAMA_CHAT_PATH = "/api/chat"
 
 
 def _quoted(text: str) -> str:
@@ -55,6 +60,22 @@ http {{
         location ~ ^/(whole|stream)/v1/models$ {{
             default_type application/json;
             return 200 {models};
+        }}
+        location = {OLLAMA_WHOLE_PREFIX}{OLLAMA_CHAT_PATH} {{
+            default_type application/json;
+            return 200 {_quoted(bodies.ollama_chat_json())};
+        }}
+        location = {OLLAMA_STREAM_PREFIX}{OLLAMA_CHAT_PATH} {{
+            default_type application/x-ndjson;
+            return 200 {_quoted(bodies.ollama_stream_body())};
+        }}
+        location ~ ^/ollama-(whole|stream)/api/tags$ {{
+            default_type application/json;
+            return 200 {_quoted(bodies.ollama_tags_json())};
+        }}
+        location ~ ^/ollama-(whole|stream)/$ {{
+            default_type text/plain;
+            return 200 'Ollama is running';
         }}
         location = /health {{
             return 200 'ok';

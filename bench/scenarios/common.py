@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from bench.context import FLOOR, Context, Target, log
+from bench.context import FLOOR, OLLAMA, Context, Target, log
 from bench.report import Row, rate, ratio, times
 from bench.tools import BenchError
 from bench.wrk import WrkResult, run_wrk, write_script
@@ -105,3 +105,8 @@ def floor_row(
         f"{times(ratio(floor.rps, passthrough.rps))} of {passthrough.name}",
         times(ratio(gateway.rps, floor.rps)),
     )
+
+
+def flavor_note(flavor: str) -> str:
+    """What a measure adds when its upstream speaks Ollama's native API."""
+    return ", Ollama upstream" if flavor == OLLAMA else ""

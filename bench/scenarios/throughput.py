@@ -1,10 +1,17 @@
-"""2. Whole answers at concurrency 32: requests per second against the bare passthrough."""
+"""2. Whole answers at concurrency 32: requests per second against the bare passthrough, from
+nginx's OpenAI-style answer and from its Ollama-style one."""
 
 from __future__ import annotations
 
-from bench.context import Context
+from bench.context import FLAVORS, Context
 from bench.report import Row, rate, ratio, times, verdict
-from bench.scenarios.common import best_passthrough, compare, describe_passthroughs, floor_row
+from bench.scenarios.common import (
+    best_passthrough,
+    compare,
+    describe_passthroughs,
+    flavor_note,
+    floor_row,
+)
 
 LABEL = "2 whole c=32"
 TARGET_RATIO = 0.8
@@ -12,15 +19,22 @@ TARGET_RPS = 1000
 
 
 def run(ctx: Context, rows: list[Row]) -> None:
+    for flavor in FLAVORS:
+        _run(ctx, rows, flavor)
+
+
+def _run(ctx: Context, rows: list[Row], flavor: str) -> None:
     connections = ctx.options.connections
-    results = compare(ctx, "throughput", ctx.targets(stream=False), connections=connections)
+    targets = ctx.targets(stream=False, flavor=flavor)
+    results = compare(ctx, f"throughput-{flavor}", targets, connections=connections)
     gateway, direct = results["gateway"], results["direct"]
     passthrough = best_passthrough(results)
     share = ratio(gateway.rps, passthrough.rps)
+    note = flavor_note(flavor)
     rows.append(
         Row(
             LABEL,
-            f"req/s at c={connections}, gateway vs best bare passthrough",
+            f"req/s at c={connections}{note}, gateway vs best bare passthrough",
             rate(gateway.rps),
             f"passthrough {describe_passthroughs(results)}; direct {rate(direct.rps)}",
             times(share),
@@ -31,7 +45,7 @@ def run(ctx: Context, rows: list[Row]) -> None:
     rows.append(
         Row(
             LABEL,
-            f"req/s at c={connections}, absolute "
+            f"req/s at c={connections}{note}, absolute "
             f"(p50 {gateway.p50_ms:.2f} ms, p99 {gateway.p99_ms:.2f} ms)",
             rate(gateway.rps),
             "",
@@ -40,6 +54,6 @@ def run(ctx: Context, rows: list[Row]) -> None:
             verdict(gateway.rps >= TARGET_RPS),
         )
     )
-    floor = floor_row(LABEL, f"req/s at c={connections}", results, "req/s")
+    floor = floor_row(LABEL, f"req/s at c={connections}{note}", results, "req/s")
     if floor is not None:
         rows.append(floor)

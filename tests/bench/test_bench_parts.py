@@ -9,7 +9,7 @@ import pytest
 
 from bench import bodies
 from bench.h2load import parse_h2load_output
-from bench.nginx import render_config
+from bench.nginx import OLLAMA_CHAT_PATH, OLLAMA_STREAM_PREFIX, render_config
 from bench.options import SCENARIOS, SMOKE, Options, parse_options
 from bench.paced import parse_result
 from bench.report import Row, render_table
@@ -98,6 +98,26 @@ def test_nginx_config_embeds_the_answers(tmp_path: Path) -> None:
     assert "listen 127.0.0.1:12345" in config
     assert "worker_processes 1;" in config
     assert "return 200 'data: {" in config and "\\n" in config
+    assert f"location = {OLLAMA_STREAM_PREFIX}{OLLAMA_CHAT_PATH}" in config
+    assert "default_type application/x-ndjson;" in config
+    assert "return 200 'Ollama is running';" in config
+
+
+def test_ollama_answers_are_the_native_wire_format() -> None:
+    """15 content lines then the `done` line with Ollama's counts; the whole answer is that
+    final line with all the content (PROTOCOLS.md 1.3 to 1.5)."""
+    lines = [json.loads(line) for line in bodies.ollama_stream_body().splitlines()]
+    assert bodies.count_ndjson_lines(bodies.ollama_stream_body().encode()) == len(lines) == 16
+    assert [line["done"] for line in lines] == [False] * 15 + [True]
+    assert "".join(line["message"]["content"] for line in lines) == " ".join(bodies.WORDS)
+    final = lines[-1]
+    assert (final["done_reason"], final["prompt_eval_count"], final["eval_count"]) == (
+        "stop",
+        12,
+        15,
+    )
+    whole = json.loads(bodies.ollama_chat_json())
+    assert whole["message"]["content"] == " ".join(bodies.WORDS) and whole["done"] is True
 
 
 def test_smoke_preset_and_overrides() -> None:

@@ -24,7 +24,7 @@ def table_rows(markdown: str) -> list[list[str]]:
     return rows
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(300)
 def test_smoke_run_covers_every_scenario_without_errors(tmp_path: Path) -> None:
     missing = missing_tools()
     if missing:
@@ -36,7 +36,7 @@ def test_smoke_run_covers_every_scenario_without_errors(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=140,
+        timeout=290,
         check=False,
     )
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
