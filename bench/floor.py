@@ -41,7 +41,7 @@ from quart_schema import QuartSchema, validate_request
 
 from bench import bodies
 from bench.nginx import CHAT_PATH, STREAM_PREFIX, WHOLE_PREFIX
-from bench.passthrough import AiohttpForwarder, serve_app
+from bench.passthrough import AiohttpForwarder, add_health_and_cleanup, serve_app
 
 ROUTE = "/v1/chat/completions"
 UNREACHABLE_LIMIT = 1_000_000_000
@@ -119,14 +119,7 @@ def create_floor_app(
         path = stream_path if data.stream else whole_path
         return await forwarder.forward(path, await request.get_data(True, False, False))
 
-    @app.get("/health")
-    async def health() -> Response:
-        return Response("ok")
-
-    @app.after_serving
-    async def close_client() -> None:
-        await forwarder.aclose()
-
+    add_health_and_cleanup(app, forwarder)
     return app
 
 

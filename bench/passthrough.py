@@ -134,6 +134,13 @@ def create_passthrough_app(upstream: str, client: str) -> Quart:
     async def forward(path: str) -> Response:
         return await forwarder.forward("/" + path, await request.get_data(False, False, False))
 
+    add_health_and_cleanup(app, forwarder)
+    return app
+
+
+def add_health_and_cleanup(app: Quart, forwarder: HttpxForwarder | AiohttpForwarder) -> None:
+    """`GET /health`, which the bench waits on, and the client closed when serving stops."""
+
     @app.get("/health")
     async def health() -> Response:
         return Response("ok")
@@ -141,8 +148,6 @@ def create_passthrough_app(upstream: str, client: str) -> Quart:
     @app.after_serving
     async def close_client() -> None:
         await forwarder.aclose()
-
-    return app
 
 
 async def _serve(app: Quart, config: Config) -> None:
