@@ -776,8 +776,12 @@ async def test_a_hung_stream_times_out_under_the_gateways_watchdog(
     make_provider: MakeProvider, scenario: str, message: str
 ) -> None:
     """Streams carry no socket read timeout: the gateway reads them through UpstreamStream,
-    whose watchdog times the first token and every gap."""
-    provider = await make_provider(timeouts=short_timeouts())
+    whose watchdog times the first token and every gap. Mid-stream, the first token may take
+    2 s, so a loaded machine cannot turn the silence after it into a first-token timeout."""
+    timeouts = short_timeouts()
+    if scenario == "hang-mid-stream":
+        timeouts = ProviderTimeouts(connect=2.0, first_byte=2.0, idle=0.3, total=5.0)
+    provider = await make_provider(timeouts=timeouts)
     stream = UpstreamStream(
         provider.name,
         provider.stream_batches(chat(), model_for(scenario)),
