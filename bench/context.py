@@ -169,7 +169,9 @@ class Context:
             upstream = self.nginx().base_url
             started: list[tuple[ManagedProcess, int]] = []
             for client in self.available_clients():
-                process, port = self._spawn_passthrough(client, upstream, f"passthrough-{client}")
+                process, port = self.start_passthrough(
+                    client, upstream, f"passthrough-{client}", wait=False
+                )
                 started.append((process, port))
                 self._passthroughs[client] = port
             for process, port in started:
@@ -181,65 +183,72 @@ class Context:
         fastest client available (the last of CLIENTS that is importable)."""
         if self._paced_passthrough is None:
             client = self.available_clients()[-1]
-            process, port = self._spawn_passthrough(
-                client, f"http://127.0.0.1:{self.paced().port}", f"paced-passthrough-{client}"
+            _, port = self.start_passthrough(
+                client, self.paced_base_url(), f"paced-passthrough-{client}"
             )
-            wait_until_ok(process, port, "/health")
             self._paced_passthrough = (client, port)
         return self._paced_passthrough
 
     def floor(self, flavor: str = "openai") -> int | None:
         """Port of the stack floor (bench/floor.py) in front of nginx's answers of `flavor`,
         once it is healthy; None when aiohttp, which it forwards with, is not installed."""
-        if flavor not in self._floors and "aiohttp" in self.available_clients():
-            arguments = ["--upstream", self.nginx().base_url]
+        if flavor not in self._floors and self.floor_available():
+            paths = {}
             if flavor == OLLAMA:
-                arguments += [
-                    "--whole-path",
-                    OLLAMA_WHOLE_PREFIX + OLLAMA_CHAT_PATH,
-                    "--stream-path",
-                    OLLAMA_STREAM_PREFIX + OLLAMA_CHAT_PATH,
-                ]
-            _, self._floors[flavor] = self.spawn_baseline(
-                "bench.floor", arguments, f"floor-{flavor}"
+                paths = {
+                    "whole_path": OLLAMA_WHOLE_PREFIX + OLLAMA_CHAT_PATH,
+                    "stream_path": OLLAMA_STREAM_PREFIX + OLLAMA_CHAT_PATH,
+                }
+            _, self._floors[flavor] = self.start_floor(
+                self.nginx().base_url, f"floor-{flavor}", **paths
             )
         return self._floors.get(flavor)
 
     def paced_floor(self) -> int | None:
         """Port of a stack floor relaying the paced upstream's streams (the paced ladder's
         pace), once healthy; None when aiohttp is not installed."""
-        if self._paced_floor is None and "aiohttp" in self.available_clients():
+        if self._paced_floor is None and self.floor_available():
             pace = paced_path(self.options.paced_deltas, self.options.paced_interval_ms)
-            _, self._paced_floor = self.spawn_baseline(
-                "bench.floor",
-                [
-                    "--upstream",
-                    f"http://127.0.0.1:{self.paced().port}",
-                    "--stream-path",
-                    pace + CHAT_PATH,
-                ],
-                "paced-floor",
+            _, self._paced_floor = self.start_floor(
+                self.paced_base_url(), "paced-floor", stream_path=pace + CHAT_PATH
             )
         return self._paced_floor
 
-    def spawn_baseline(
-        self, module: str, arguments: list[str], name: str
-    ) -> tuple[ManagedProcess, int]:
-        """A fresh baseline process (`python -m <module> --bind … <arguments>`), healthy;
-        stopped with the context."""
-        process, port = self._spawn_baseline(module, arguments, name)
-        wait_until_ok(process, port, "/health")
-        return process, port
+    def paced_base_url(self) -> str:
+        """The paced upstream's root; its paths choose the pace (see `paced_path`)."""
+        return f"http://127.0.0.1:{self.paced().port}"
 
-    def _spawn_passthrough(
-        self, client: str, upstream: str, name: str
+    def floor_available(self) -> bool:
+        """The stack floor forwards with aiohttp; without it, it is not measured."""
+        return "aiohttp" in self.available_clients()
+
+    def start_passthrough(
+        self, client: str, upstream: str, name: str, *, wait: bool = True
     ) -> tuple[ManagedProcess, int]:
-        return self._spawn_baseline(
-            "bench.passthrough", ["--upstream", upstream, "--client", client], name
-        )
+        """A fresh bare passthrough (bench/passthrough.py) forwarding with `client`; healthy
+        unless `wait` is false. Stopped with the context."""
+        arguments = ["--upstream", upstream, "--client", client]
+        return self._spawn_baseline("bench.passthrough", arguments, name, wait=wait)
+
+    def start_floor(
+        self,
+        upstream: str,
+        name: str,
+        *,
+        whole_path: str | None = None,
+        stream_path: str | None = None,
+    ) -> tuple[ManagedProcess, int]:
+        """A fresh stack floor (bench/floor.py), healthy; the paths default to nginx's
+        OpenAI-style answers. Stopped with the context."""
+        arguments = ["--upstream", upstream]
+        if whole_path is not None:
+            arguments += ["--whole-path", whole_path]
+        if stream_path is not None:
+            arguments += ["--stream-path", stream_path]
+        return self._spawn_baseline("bench.floor", arguments, name, wait=True)
 
     def _spawn_baseline(
-        self, module: str, arguments: list[str], name: str
+        self, module: str, arguments: list[str], name: str, *, wait: bool
     ) -> tuple[ManagedProcess, int]:
         port = free_port()
         process = ManagedProcess(
@@ -251,6 +260,8 @@ class Context:
         log(f"starting the baseline {name}")
         self._stoppers.append(process.stop)
         process.start()
+        if wait:
+            wait_until_ok(process, port, "/health")
         return process, port
 
     def targets(self, *, stream: bool, flavor: str = "openai") -> list[Target]:

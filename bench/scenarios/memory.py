@@ -22,6 +22,7 @@ from bench.context import Context, log
 from bench.gateway import auth_headers
 from bench.nginx import CHAT_PATH
 from bench.paced import HeldStreams, PacedLoad, paced_path
+from bench.processes import ManagedProcess
 from bench.report import Row, verdict
 from bench.tools import BenchError
 from bench.wrk import LoadRequest, parse_wrk_output, write_script
@@ -100,30 +101,27 @@ def _growth(ctx: Context, subject: _Subject, streams: int) -> tuple[float, int, 
 def _baseline_growth(ctx: Context, streams: int) -> list[str]:
     """The same measure, each on a fresh process, for the bare passthrough with the fastest
     client and for the stack floor, both in front of the paced upstream's idle pace."""
-    upstream = f"http://127.0.0.1:{ctx.paced().port}"
+    upstream = ctx.paced_base_url()
     idle_path = paced_path(IDLE_DELTAS, IDLE_INTERVAL_MS) + CHAT_PATH
-    clients = ctx.available_clients()
-    client = clients[-1]
-    baselines = [
+    client = ctx.available_clients()[-1]
+    baselines: list[tuple[str, Callable[[], tuple[ManagedProcess, int]], str]] = [
         (
             f"passthrough-{client}",
-            "bench.passthrough",
-            ["--upstream", upstream, "--client", client],
+            lambda: ctx.start_passthrough(client, upstream, f"memory-passthrough-{client}"),
             idle_path,
         )
     ]
-    if "aiohttp" in clients:
+    if ctx.floor_available():
         baselines.append(
             (
                 "stack floor",
-                "bench.floor",
-                ["--upstream", upstream, "--stream-path", idle_path],
+                lambda: ctx.start_floor(upstream, "memory-floor", stream_path=idle_path),
                 "/v1/chat/completions",
             )
         )
     described = []
-    for name, module, arguments, path in baselines:
-        process, port = ctx.spawn_baseline(module, arguments, f"memory-{name.replace(' ', '-')}")
+    for name, start, path in baselines:
+        process, port = start()
         try:
             subject = _Subject(name, port, path, "paced", process.rss_kib)
             per_stream, _, _ = _growth(ctx, subject, streams)

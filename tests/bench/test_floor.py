@@ -14,6 +14,7 @@ from bench.floor import ROUTE, create_floor_app
 from bench.nginx import CHAT_PATH, STREAM_PREFIX, WHOLE_PREFIX
 
 AUTH = {"Authorization": f"Bearer {bodies.API_KEY}"}
+JSON = {"Content-Type": "application/json"}
 
 
 class Upstream:
@@ -67,9 +68,6 @@ async def test_answers_are_relayed_with_a_request_id_and_a_log_line(
     assert upstream.seen == [WHOLE_PREFIX + CHAT_PATH, STREAM_PREFIX + CHAT_PATH]
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [line["status"] for line in lines] == [200, 200]
-
-
-JSON = {"Content-Type": "application/json"}
 
 
 @pytest.mark.parametrize(
