@@ -3,7 +3,6 @@
     GatewayError                      any refusal or failure we answer ourselves
     ├── InvalidRequest (400)          bad input; `param` names the field
     ├── AuthenticationFailed (401)
-    ├── NotFound (404)
     ├── RateLimited (429)             carries Retry-After and RateLimit headers
     ├── ServiceUnavailable (503)      the gateway itself cannot serve now (draining, Redis down)
     └── UpstreamError                 a provider failed; the message names the provider
@@ -12,8 +11,10 @@
         ├── UpstreamStatusError           an HTTP error from the upstream, mapped to our status
         └── UpstreamProtocolError (502)   an answer that breaks the upstream's wire format
 
-`to_body()` is the only place the OpenAI envelope is built, so every error the service returns
-has the same four keys; `request_id` is added where one is known.
+`error_body()` is the one place the OpenAI envelope is built (`to_body()` and the web layer's
+handlers for Quart's own errors both use it), so every error the service returns has the same
+four keys; `request_id` is added where one is known. The web layer turns each error into its
+HTTP answer; a stream that has started sends it as one in-band event instead.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class GatewayError(Exception):
         self.headers: dict[str, str] = dict(headers or {})
 
     def to_body(self, request_id: str | None = None) -> dict[str, Any]:
+        """This error in the OpenAI envelope."""
         return error_body(self.message, self.error_type, self.code, self.param, request_id)
 
 
@@ -69,30 +71,34 @@ def error_body(
 
 
 class InvalidRequest(GatewayError):
+    """Bad input: the client must change the request; `param` names the field."""
+
     status = 400
     error_type = "invalid_request_error"
     code = "invalid_request"
 
 
 class AuthenticationFailed(GatewayError):
+    """No key, or one the gateway does not hold. The answer carries `WWW-Authenticate` and
+    never repeats what was presented."""
+
     status = 401
     error_type = "authentication_error"
     code = "invalid_api_key"
 
 
-class NotFound(GatewayError):
-    status = 404
-    error_type = "not_found_error"
-    code = "not_found"
-
-
 class RateLimited(GatewayError):
+    """A quota refused the request: `Retry-After` and the limit's `RateLimit-*` headers say
+    which one and when to come back."""
+
     status = 429
     error_type = "rate_limit_error"
     code = "rate_limit_exceeded"
 
 
 class ServiceUnavailable(GatewayError):
+    """The gateway itself cannot serve now (draining, quota store down, a client too slow)."""
+
     status = 503
     error_type = "server_error"
     code = "service_unavailable"

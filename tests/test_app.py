@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from quart_llm import create_app
-from quart_llm.gateway import Gateway
+from quart_llm.services.container import Services
 
 
 def test_overrides_reach_config_and_settings() -> None:
     app = create_app({"max_body_bytes": 1234, "sse": {"keepalive_seconds": 2.5}})
     gateway = app.extensions["quart_llm"]
-    assert isinstance(gateway, Gateway)
+    assert isinstance(gateway, Services)
     assert app.config["MAX_CONTENT_LENGTH"] == 1234
     assert gateway.settings.max_body_bytes == 1234
     assert gateway.settings.sse.keepalive_seconds == 2.5
@@ -20,7 +20,7 @@ def test_each_call_builds_an_independent_app() -> None:
     assert first is not second
     assert first.extensions["quart_llm"] is not second.extensions["quart_llm"]
     assert second.config["MAX_CONTENT_LENGTH"] != 1000
-    assert first.blueprints["chat"] is not second.blueprints["chat"]
+    assert first.url_map is not second.url_map
 
 
 def test_health_and_chat_blueprints_are_registered() -> None:

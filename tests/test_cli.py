@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from quart_llm.__main__ import main
-from quart_llm.openapi_export import render_openapi
-from quart_llm.settings import ROOT_PATH, hash_key
+from quart_llm.cli import main
+from quart_llm.config.paths import ROOT_PATH
+from quart_llm.services.keys import hash_key
+from quart_llm.web.openapi_document import render_openapi
 
 
 def test_hash_key_prints_the_stored_form(capsys: pytest.CaptureFixture[str]) -> None:

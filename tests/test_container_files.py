@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 
 
 def _tool(name: str) -> str:

@@ -7,6 +7,8 @@ Histograms observed per request or per streamed event are `LoopHistogram`s (no l
 
 from __future__ import annotations
 
+from functools import partial
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from quart_llm.errors import (
@@ -29,7 +31,7 @@ LIMIT_CODES = {
 }
 
 
-def upstream_error_kind(error: UpstreamError) -> str:
+def _upstream_error_kind(error: UpstreamError) -> str:
     if error.code == "upstream_circuit_open":
         return "circuit_open"
     if isinstance(error, UpstreamTimeout):
@@ -57,86 +59,81 @@ def _child(
 
 
 class GatewayMetrics:
+    """Every metric of one app, in its own registry."""
+
     def __init__(self, models: ModelLabels) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.models = models
-        registry = self.registry
-        self.requests = Counter(
+        self._request_children: dict[tuple[str, ...], Counter] = {}
+        self._token_children: dict[tuple[str, ...], Counter] = {}
+        self._define_request_metrics()
+        self._define_upstream_metrics()
+
+    def _define_request_metrics(self) -> None:
+        counter = partial(Counter, registry=self.registry)
+        histogram = partial(LoopHistogram, registry=self.registry)
+        self.requests = counter(
             "quart_llm_requests",
             "Requests answered.",
             ["route", "method", "status", "provider", "model"],
-            registry=registry,
         )
-        self.duration = LoopHistogram(
+        self.duration = histogram(
             "quart_llm_request_duration_seconds",
             "Time from request to the end of the answer.",
             ["route", "provider"],
             buckets=LATENCY_BUCKETS,
-            registry=registry,
         )
-        self.time_to_first_token = LoopHistogram(
+        self.time_to_first_token = histogram(
             "quart_llm_time_to_first_token_seconds",
             "Time from request to the first chunk.",
             ["provider", "model"],
             buckets=LATENCY_BUCKETS,
-            registry=registry,
         )
-        self.chunk_gap = LoopHistogram(
+        self.overhead = histogram(
+            "quart_llm_gateway_overhead_seconds",
+            "Time spent in the gateway itself, upstream waiting excluded.",
+            ["route"],
+            buckets=OVERHEAD_BUCKETS,
+        )
+        self.rate_limited = counter(
+            "quart_llm_rate_limited", "Requests refused by a quota.", ["limit"]
+        )
+        self.quota_store_failures = counter(
+            "quart_llm_quota_store_failures", "Quota store calls that failed (Redis down)."
+        )
+
+    def _define_upstream_metrics(self) -> None:
+        counter = partial(Counter, registry=self.registry)
+        histogram = partial(LoopHistogram, registry=self.registry)
+        self.chunk_gap = histogram(
             "quart_llm_chunk_gap_seconds",
             "Time between chunks of a stream.",
             ["provider"],
             buckets=GAP_BUCKETS,
-            registry=registry,
         )
-        self.tokens = Counter(
+        self.tokens = counter(
             "quart_llm_tokens",
             "Tokens used, as reported upstream or estimated.",
             ["provider", "model", "direction"],
-            registry=registry,
         )
-        self.upstream_errors = Counter(
+        self.upstream_errors = counter(
             "quart_llm_upstream_errors",
             "Upstream failures, retried ones included.",
             ["provider", "kind"],
-            registry=registry,
         )
-        self.retries = Counter(
-            "quart_llm_upstream_retries",
-            "Retries before the first byte.",
-            ["provider"],
-            registry=registry,
+        self.retries = counter(
+            "quart_llm_upstream_retries", "Retries before the first byte.", ["provider"]
         )
-        self.fallbacks = Counter(
+        self.fallbacks = counter(
             "quart_llm_fallbacks",
             "Answers served by a fallback.",
             ["from_provider", "to_provider"],
-            registry=registry,
-        )
-        self.rate_limited = Counter(
-            "quart_llm_rate_limited",
-            "Requests refused by a quota.",
-            ["limit"],
-            registry=registry,
         )
         self.open_streams = Gauge(
             "quart_llm_open_streams",
             "Streams being answered now.",
             ["provider"],
-            registry=registry,
-        )
-        self.overhead = LoopHistogram(
-            "quart_llm_gateway_overhead_seconds",
-            "Time spent in the gateway itself, upstream waiting excluded.",
-            ["route"],
-            buckets=OVERHEAD_BUCKETS,
-            registry=registry,
-        )
-        self._request_children: dict[tuple[str, ...], Counter] = {}
-        self._token_children: dict[tuple[str, ...], Counter] = {}
-        self.quota_store_failures = Counter(
-            "quart_llm_quota_store_failures",
-            "Quota store calls that failed (Redis down).",
-            registry=registry,
+            registry=self.registry,
         )
 
     def counted_request(
@@ -153,7 +150,7 @@ class GatewayMetrics:
         return self.models.label(provider, model) if provider else ""
 
     def upstream_error(self, error: UpstreamError) -> None:
-        self.upstream_errors.labels(error.provider, upstream_error_kind(error)).inc()
+        self.upstream_errors.labels(error.provider, _upstream_error_kind(error)).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,6 +1,7 @@
 """One record per request, filled in as it goes, finished exactly once: then it becomes one
-log line and its metrics. Streams finish when their last byte is sent, not when the response
-starts, so their line has time to first token, tokens and outcome."""
+log line and its metrics. The web layer creates and finishes it; what serves the request
+notes what it learns. Streams finish when they end, not when the response starts, so their
+line has time to first token, tokens and outcome."""
 
 from __future__ import annotations
 
@@ -8,19 +9,20 @@ import logging
 import time
 from dataclasses import dataclass
 
-from quart import g
-
 from quart_llm.observability.metrics import LIMIT_CODES, GatewayMetrics
-from quart_llm.providers.types import Usage
+from quart_llm.providers.answers import TokenUsage
 
 logger = logging.getLogger("quart_llm.access")
 
 
 @dataclass(slots=True)
 class RequestRecord:
+    """What is known of one request; times are `time.perf_counter()` readings."""
+
     request_id: str
     method: str
     route: str
+    """The URL rule (`/v1/chat/completions`), or `unmatched`: a bounded metric label."""
     started: float
     key_id: str | None = None
     provider: str = ""
@@ -29,13 +31,17 @@ class RequestRecord:
     error_code: str | None = None
     streamed: bool = False
     upstream_started: float | None = None
+    """When the first upstream attempt began (the gateway's set-up ends there)."""
     upstream_seconds: float = 0.0
+    """Time spent waiting for a whole answer, retries and fallbacks included."""
     first_chunk_at: float | None = None
-    usage: Usage | None = None
+    usage: TokenUsage | None = None
     retries: int = 0
     fallbacks: int = 0
     outcome: str | None = None
+    """How a stream ended (`ok`, `upstream_error`, ...); otherwise it follows from `status`."""
     gateway_seconds: float | None = None
+    """The gateway's own time, once measured (upstream waiting excluded)."""
     finished: bool = False
 
     def overhead_seconds(self, until: float) -> float:
@@ -43,17 +49,25 @@ class RequestRecord:
         return max(0.0, until - self.started - self.upstream_seconds)
 
     def finish(self, metrics: GatewayMetrics, ended: float | None = None) -> None:
+        """Count the request in the metrics and write its log line (once; later calls do
+        nothing). The gateway's own time is `gateway_seconds` when the request measured it,
+        else everything but the upstream's time."""
         if self.finished:
             return
         self.finished = True
         ended = ended if ended is not None else time.perf_counter()
         duration = ended - self.started
-        overhead = (
-            self.gateway_seconds
-            if self.gateway_seconds is not None
-            else self.overhead_seconds(ended)
-        )
-        outcome = self.outcome or _outcome_of(self.status)
+        overhead = self.gateway_seconds
+        if overhead is None:
+            overhead = self.overhead_seconds(ended)
+        ttft = None if self.first_chunk_at is None else self.first_chunk_at - self.started
+        self._observe(metrics, duration, overhead, ttft)
+        if logger.isEnabledFor(logging.INFO):
+            self._log(duration, overhead, ttft)
+
+    def _observe(
+        self, metrics: GatewayMetrics, duration: float, overhead: float, ttft: float | None
+    ) -> None:
         model = metrics.model_label(self.provider, self.model)
         metrics.counted_request(
             self.route, self.method, str(self.status), self.provider, model
@@ -62,17 +76,17 @@ class RequestRecord:
         metrics.overhead.labels(self.route).observe(overhead)
         if self.status == 429 and self.error_code in LIMIT_CODES:
             metrics.rate_limited.labels(LIMIT_CODES[self.error_code]).inc()
-        ttft = None
-        if self.first_chunk_at is not None:
-            ttft = self.first_chunk_at - self.started
+        if ttft is not None:
             metrics.time_to_first_token.labels(self.provider, model).observe(ttft)
         if self.usage is not None and self.provider:
             metrics.counted_tokens(self.provider, model, "prompt").inc(self.usage.prompt_tokens)
             metrics.counted_tokens(self.provider, model, "completion").inc(
                 self.usage.completion_tokens
             )
-        if not logger.isEnabledFor(logging.INFO):
-            return
+
+    def _log(self, duration: float, overhead: float, ttft: float | None) -> None:
+        outcome = self.outcome or _outcome_of(self.status)
+        usage = self.usage
         logger.info(
             "%s %s %d %s",
             self.method,
@@ -92,22 +106,14 @@ class RequestRecord:
                 "duration_ms": round(duration * 1000, 3),
                 "ttft_ms": round(ttft * 1000, 3) if ttft is not None else None,
                 "overhead_ms": round(overhead * 1000, 3),
-                "prompt_tokens": self.usage.prompt_tokens if self.usage else None,
-                "completion_tokens": self.usage.completion_tokens if self.usage else None,
-                "tokens_estimated": self.usage.estimated if self.usage else None,
+                "prompt_tokens": usage.prompt_tokens if usage else None,
+                "completion_tokens": usage.completion_tokens if usage else None,
+                "tokens_estimated": usage.estimated if usage else None,
                 "retries": self.retries,
                 "fallbacks": self.fallbacks,
                 "error_code": self.error_code,
             },
         )
-
-
-def current_record() -> RequestRecord:
-    """The record of the request being served (created by the app's first request hook)."""
-    record = g.get("record")
-    if not isinstance(record, RequestRecord):
-        raise RuntimeError("no request record: the app's request hooks are not installed")
-    return record
 
 
 def _outcome_of(status: int) -> str:

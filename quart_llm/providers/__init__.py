@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart_llm.config import Settings
+from quart_llm.config.models import Settings
 from quart_llm.providers.base import Provider
 from quart_llm.providers.mock import MockProvider
 from quart_llm.providers.ollama import OllamaProvider

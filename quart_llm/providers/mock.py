@@ -12,12 +12,12 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from quart_llm.config import ProviderSettings
+from quart_llm.config.models import ProviderSettings
 from quart_llm.errors import UpstreamProtocolError, UpstreamStatusError
+from quart_llm.providers.answers import Completion, StreamChunk, TokenUsage
 from quart_llm.providers.base import Provider
-from quart_llm.providers.types import Completion, StreamChunk, Usage
+from quart_llm.providers.token_estimates import estimate_prompt_tokens
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.tokens import estimate_prompt_tokens
 
 DEFAULT_MODELS = ("mock-1", "mock-fail-early", "mock-fail-midway")
 _ECHO_LIMIT = 400
@@ -52,7 +52,7 @@ class MockProvider(Provider):
             choices=[
                 {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
             ],
-            usage=Usage(estimate_prompt_tokens(request.messages), len(tokens)),
+            usage=TokenUsage(estimate_prompt_tokens(request.messages), len(tokens)),
         )
 
     async def stream_batches(
@@ -82,7 +82,7 @@ class MockProvider(Provider):
         batch.append(
             StreamChunk(
                 [{"index": 0, "delta": {}, "finish_reason": finish_reason, "logprobs": None}],
-                usage=Usage(estimate_prompt_tokens(request.messages), len(tokens)),
+                usage=TokenUsage(estimate_prompt_tokens(request.messages), len(tokens)),
             )
         )
         yield batch

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from quart_llm.errors import RateLimited
-from quart_llm.quotas.store import Decision, LimitState
+from quart_llm.quotas.stores.base import Decision, LimitState
 
 
 def tightest(decision: Decision) -> LimitState | None:

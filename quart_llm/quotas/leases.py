@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections import defaultdict
 
-from quart_llm.quotas.store import QuotaBackendUnavailable, QuotaStore
+from quart_llm.quotas.stores.base import QuotaBackendUnavailable, QuotaStore
 
 logger = logging.getLogger("quart_llm.quotas")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quart_llm.config import LimitsSettings, TierSettings
-from quart_llm.quotas.store import WindowLimit
+from quart_llm.config.models import LimitsSettings, TierSettings
+from quart_llm.quotas.stores.base import WindowLimit
 
 
 @dataclass(frozen=True, slots=True)

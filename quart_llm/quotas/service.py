@@ -13,20 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from quart_llm.config import LimitsSettings
+from quart_llm.config.models import LimitsSettings
 from quart_llm.errors import ServiceUnavailable
+from quart_llm.lib.random_ids import RandomIds
 from quart_llm.quotas import headers
 from quart_llm.quotas.leases import LeaseKeeper
 from quart_llm.quotas.policy import PolicyBook, QuotaPolicy
-from quart_llm.quotas.store import (
-    Decision,
-    QuotaBackendUnavailable,
-    QuotaStore,
-    UsageRecord,
-    UsageReport,
-    WindowLimit,
-)
-from quart_llm.random_ids import RandomIds
+from quart_llm.quotas.stores.base import Decision, QuotaBackendUnavailable, QuotaStore, WindowLimit
+from quart_llm.quotas.stores.usage_counts import UsageRecord, UsageReport
 
 logger = logging.getLogger("quart_llm.quotas")
 _WARN_EVERY_SECONDS = 10.0

@@ -13,7 +13,7 @@ from bench.options import SCENARIOS
 from bench.report import COLUMNS, ERROR
 from bench.scenarios import SCENARIO_RUNNERS
 from bench.tools import missing_tools
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 
 
 def table_rows(markdown: str) -> list[list[str]]:

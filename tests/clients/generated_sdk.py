@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 
 SPEC = ROOT_PATH / "openapi" / "openapi.json"
 PACKAGE = "quart_llm_client"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 
 NGINX_CONF = ROOT_PATH / "deploy" / "nginx.conf"
 UPSTREAM_SERVER = re.compile(r"^(\s*)server\s+gateway:8000([^;]*);$", re.MULTILINE)

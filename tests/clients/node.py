@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 
 NODE_DIR = ROOT_PATH / "clients" / "node"
 STAMP = NODE_DIR / "node_modules" / ".quart-llm-installed"

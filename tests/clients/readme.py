@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 
 README = ROOT_PATH / "README.md"
 README_URL = "http://127.0.0.1:8000"

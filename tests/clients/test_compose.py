@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 from tests.clients.nginx import NGINX_CONF, check_config, loopback_config
 
 COMPOSE_FILE = ROOT_PATH / "docker-compose.yml"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 from tests.clients.generated_sdk import generator_command
 from tests.clients.node import NODE_DIR, run_node
 from tests.clients.readme import client_example, pointed_at, section, shell_commands

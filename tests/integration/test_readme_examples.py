@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 from tests.support.ports import free_port
 from tests.support.sse_reader import parse_sse
 

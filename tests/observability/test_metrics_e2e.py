@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from quart_llm.auth import key_id_for_key
+from quart_llm.services.keys import key_id_for_key
 from tests.conftest import AUTH, TEST_KEY
 from tests.integration.gateway_with_simulators import (
     NO_RESILIENCE,

@@ -6,18 +6,19 @@ import httpx
 import orjson
 import pytest
 
-from quart_llm.config import ProviderSettings
+from quart_llm.config.models import ProviderSettings
 from quart_llm.errors import (
     InvalidRequest,
     UpstreamConnectError,
     UpstreamProtocolError,
     UpstreamStatusError,
 )
+from quart_llm.providers.answers import StreamChunk, TokenUsage
 from quart_llm.providers.ollama import OllamaProvider
-from quart_llm.providers.ollama_mapping import build_payload
-from quart_llm.providers.types import StreamChunk, Usage
+from quart_llm.providers.ollama_payload import build_payload
+from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_text_tokens
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.tokens import estimate_prompt_tokens, estimate_text_tokens
+from tests.providers.streams import stream_chunks
 
 BASE_URL = "http://ollama.test:11434"
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -114,7 +115,7 @@ def recording(into: list[httpx.Request], handler: Handler) -> Handler:
 async def collect(
     provider: OllamaProvider, request: ChatRequest | None = None
 ) -> list[StreamChunk]:
-    return [chunk async for chunk in provider.stream_chat(request or chat(), "llama3.2")]
+    return [chunk async for chunk in stream_chunks(provider, request or chat(), "llama3.2")]
 
 
 def deltas(chunks: list[StreamChunk]) -> list[dict[str, Any]]:
@@ -409,7 +410,7 @@ async def test_stream_survives_any_chunking(make_provider: MakeProvider, size: i
     assert chunks[-1].choices == [
         {"index": 0, "delta": {}, "finish_reason": "stop", "logprobs": None}
     ]
-    assert chunks[-1].usage == Usage(26, 3)
+    assert chunks[-1].usage == TokenUsage(26, 3)
     assert all(chunk.usage is None for chunk in chunks[:-1])
 
 
@@ -509,7 +510,7 @@ async def test_stream_done_reason(
 
 async def test_stream_missing_metric_counts_as_zero(make_provider: MakeProvider) -> None:
     body = line("cached") + final(prompt_eval_count=None, eval_count=5)
-    assert (await collect(make_provider(streaming(body))))[-1].usage == Usage(0, 5)
+    assert (await collect(make_provider(streaming(body))))[-1].usage == TokenUsage(0, 5)
 
 
 async def test_stream_missing_metrics_are_estimated(make_provider: MakeProvider) -> None:
@@ -521,7 +522,7 @@ async def test_stream_missing_metrics_are_estimated(make_provider: MakeProvider)
     )
     body = line(thinking="Hmm.") + line("The sky") + line(" is blue.") + line(done=True)
     usage = (await collect(make_provider(streaming(body)), request))[-1].usage
-    assert usage == Usage(
+    assert usage == TokenUsage(
         estimate_prompt_tokens(request.messages),
         estimate_text_tokens("Hmm.The sky is blue."),
         estimated=True,
@@ -551,7 +552,7 @@ async def test_stream_error_before_content_is_a_status_error(make_provider: Make
     body = orjson.dumps({"error": message}) + b"\n"
     with pytest.raises(UpstreamStatusError) as info:
         await collect(make_provider(streaming(body)))
-    assert info.value.upstream_status == 500
+    assert info.value.upstream_status == 502
     assert info.value.status == 502
     assert "model requires more system memory" in info.value.message
     assert len(info.value.detail) < 600
@@ -559,7 +560,7 @@ async def test_stream_error_before_content_is_a_status_error(make_provider: Make
 
 async def test_stream_error_after_content_is_a_protocol_error(make_provider: MakeProvider) -> None:
     body = line(" Yes") + b'{"error":"an error was encountered while running the model"}\n'
-    stream = make_provider(streaming(body)).stream_chat(chat(), "llama3.2")
+    stream = stream_chunks(make_provider(streaming(body)), chat(), "llama3.2")
     received = [await anext(stream)]
     with pytest.raises(UpstreamProtocolError) as info:
         await anext(stream)
@@ -584,9 +585,9 @@ async def test_stream_malformed_line(make_provider: MakeProvider, bad: bytes) ->
 
 
 async def test_stream_eof_without_done(make_provider: MakeProvider) -> None:
-    with pytest.raises(UpstreamProtocolError, match="ended before done"):
+    with pytest.raises(UpstreamProtocolError, match="ended before it was complete"):
         await collect(make_provider(streaming(line("The") + line(" sky"))))
-    with pytest.raises(UpstreamProtocolError, match="ended before done"):
+    with pytest.raises(UpstreamProtocolError, match="ended before it was complete"):
         await collect(make_provider(streaming(b"")))
 
 
@@ -602,7 +603,7 @@ async def test_stream_unterminated_done_line_is_accepted(make_provider: MakeProv
 
 
 async def test_stream_can_be_left_early(make_provider: MakeProvider) -> None:
-    stream = make_provider(streaming(HELLO_STREAM)).stream_chat(chat(), "llama3.2")
+    stream = stream_chunks(make_provider(streaming(HELLO_STREAM)), chat(), "llama3.2")
     assert isinstance(stream, AsyncGenerator)
     first = await anext(stream)
     assert first.choices[0]["delta"]["content"] == "Hel"
@@ -701,12 +702,14 @@ async def test_complete(make_provider: MakeProvider) -> None:
             "logprobs": None,
         }
     ]
-    assert completion.usage == Usage(26, 298)
+    assert completion.usage == TokenUsage(26, 298)
     (request,) = sent
     assert orjson.loads(request.content)["stream"] is False
     assert orjson.loads(request.content)["options"] == {"num_predict": 5}
     assert request.headers["accept"] == "application/json"
-    assert request.extensions["timeout"]["read"] == provider.settings.timeouts.total
+    # Only connecting is timed by the transport: the request's deadline times the answer.
+    assert request.extensions["timeout"]["read"] is None
+    assert request.extensions["timeout"]["connect"] == provider.settings.timeouts.connect
 
 
 async def test_complete_tool_calls(make_provider: MakeProvider) -> None:
@@ -734,14 +737,17 @@ async def test_complete_length_and_estimated_usage(make_provider: MakeProvider) 
     )
     completion = await make_provider(answering(200, answer)).complete(chat(), "llama3.2")
     assert completion.choices[0]["finish_reason"] == "length"
-    assert completion.usage == Usage(estimate_prompt_tokens(chat().messages), 2, estimated=True)
+    assert completion.usage == TokenUsage(
+        estimate_prompt_tokens(chat().messages), 2, estimated=True
+    )
 
 
 async def test_complete_error_body_with_200(make_provider: MakeProvider) -> None:
     provider = make_provider(answering(200, {"error": "runner crashed"}))
     with pytest.raises(UpstreamStatusError, match="runner crashed") as info:
         await provider.complete(chat(), "llama3.2")
-    assert info.value.upstream_status == 500
+    # The pipeline's one in-band rule: an error without a status of its own is a 502.
+    assert info.value.upstream_status == 502
     assert info.value.status == 502
 
 

@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 
-from quart_llm.config import ProviderSettings, ProviderTimeouts
+from quart_llm.config.models import ProviderSettings, ProviderTimeouts
 from quart_llm.errors import (
     InvalidRequest,
     UpstreamConnectError,
@@ -25,12 +25,16 @@ from quart_llm.errors import (
     UpstreamStatusError,
     UpstreamTimeout,
 )
+from quart_llm.observability.request_ids import current_request_id
+from quart_llm.providers.answers import StreamChunk, TokenUsage
 from quart_llm.providers.openai_compat import OpenAICompatProvider
 from quart_llm.providers.openrouter import OpenRouterProvider
-from quart_llm.providers.types import StreamChunk, Usage
-from quart_llm.request_ids import current_request_id
+from quart_llm.routing.deadline import Deadline
+from quart_llm.routing.route import Route
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.upstream_stream import UpstreamStream
+from quart_llm.services.chat import whole_answer_attempt
+from quart_llm.streaming.readahead import ReadAhead
+from tests.providers.streams import stream_chunks
 from tests.simulators import Flavor, OpenAICompatSimulator, RecordedRequest, SimulatorConfig
 from tests.simulators.decoding import parse_sse
 from tests.support.ports import free_port
@@ -128,7 +132,7 @@ def model_for(scenario: str) -> str:
 async def collect(
     provider: OpenAICompatProvider, scenario: str = "normal", request: ChatRequest | None = None
 ) -> list[StreamChunk]:
-    stream = provider.stream_chat(request or chat(), model_for(scenario))
+    stream = stream_chunks(provider, request or chat(), model_for(scenario))
     return [chunk async for chunk in stream]
 
 
@@ -138,7 +142,7 @@ async def collect_until_error(
     received: list[StreamChunk] = []
 
     async def read() -> None:
-        async for chunk in provider.stream_chat(chat(), model_for(scenario)):
+        async for chunk in stream_chunks(provider, chat(), model_for(scenario)):
             received.append(chunk)
 
     with pytest.raises(UpstreamError) as info:
@@ -178,7 +182,7 @@ async def raw_chunks(
     sim: OpenAICompatSimulator, provider: OpenAICompatProvider, scenario: str, **fields: Any
 ) -> list[dict[str, Any]]:
     """What the upstream sends for the same request, read independently of the provider."""
-    payload = provider.build_payload(chat(**fields), model_for(scenario), stream=True)
+    payload = provider.chat_payload(chat(**fields), model_for(scenario), stream=True)
     async with httpx.AsyncClient(timeout=5.0) as client:
         response = await client.post(
             upstream_url(sim) + "/chat/completions",
@@ -199,12 +203,12 @@ def test_payload_minimal_whole_and_streamed(flavor: Flavor) -> None:
     provider = KINDS[flavor][0]("up", settings_for(flavor, "http://upstream.test/v1"))
     request = chat(provider="up", stream=True, stream_options={"include_usage": False})
     messages = [{"role": "user", "content": "Say hello to the café"}]
-    assert provider.build_payload(request, "gpt-4o-mini", stream=False) == {
+    assert provider.chat_payload(request, "gpt-4o-mini", stream=False) == {
         "model": "gpt-4o-mini",
         "messages": messages,
         "stream": False,
     }
-    assert provider.build_payload(request, "gpt-4o-mini", stream=True) == {
+    assert provider.chat_payload(request, "gpt-4o-mini", stream=True) == {
         "model": "gpt-4o-mini",
         "messages": messages,
         "stream": True,
@@ -215,7 +219,7 @@ def test_payload_minimal_whole_and_streamed(flavor: Flavor) -> None:
 def test_payload_without_usage_request(flavor: Flavor) -> None:
     settings = settings_for(flavor, "http://upstream.test/v1", options={"request_usage": False})
     provider = KINDS[flavor][0]("up", settings)
-    payload = provider.build_payload(chat(), "m", stream=True)
+    payload = provider.chat_payload(chat(), "m", stream=True)
     assert payload["stream"] is True
     assert "stream_options" not in payload
 
@@ -264,7 +268,7 @@ OPENAI_FIELDS: dict[str, Any] = {
 
 def test_payload_forwards_every_openai_field_that_is_set(flavor: Flavor) -> None:
     provider = KINDS[flavor][0]("up", settings_for(flavor, "http://upstream.test/v1"))
-    payload = provider.build_payload(chat(provider="up", **OPENAI_FIELDS), "m", stream=False)
+    payload = provider.chat_payload(chat(provider="up", **OPENAI_FIELDS), "m", stream=False)
     assert payload == {
         "model": "m",
         "messages": [{"role": "user", "content": "Say hello to the café"}],
@@ -295,7 +299,7 @@ def test_payload_forwards_only_what_is_set(
     flavor: Flavor, fields: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     provider = KINDS[flavor][0]("up", settings_for(flavor, "http://upstream.test/v1"))
-    payload = provider.build_payload(chat(**fields), "m", stream=False)
+    payload = provider.chat_payload(chat(**fields), "m", stream=False)
     assert {
         k: v for k, v in payload.items() if k not in ("model", "messages", "stream")
     } == expected
@@ -342,7 +346,7 @@ CONVERSATION_ON_THE_WIRE: list[dict[str, Any]] = [
 
 def test_payload_messages_parts_images_and_tool_calls(flavor: Flavor) -> None:
     provider = KINDS[flavor][0]("up", settings_for(flavor, "http://upstream.test/v1"))
-    payload = provider.build_payload(chat(messages=CONVERSATION), "m", stream=True)
+    payload = provider.chat_payload(chat(messages=CONVERSATION), "m", stream=True)
     assert payload["messages"] == CONVERSATION_ON_THE_WIRE
 
 
@@ -356,7 +360,7 @@ def test_openai_kind_refuses_openrouter_extras(field: str) -> None:
     assert info.value.status == 400
     assert info.value.param == field
     assert info.value.code == "unsupported_parameter"
-    assert field not in provider.build_payload(request, "m", stream=False)
+    assert field not in provider.chat_payload(request, "m", stream=False)
 
 
 def test_openai_kind_accepts_every_openai_field() -> None:
@@ -386,7 +390,7 @@ async def test_request_on_the_wire(
         await provider.complete(request, model_for("normal"))
     (recorded,) = chats(sim)
     assert recorded.method == "POST"
-    assert recorded.json == provider.build_payload(request, model_for("normal"), stream=streamed)
+    assert recorded.json == provider.chat_payload(request, model_for("normal"), stream=streamed)
     assert recorded.json["stream"] is streamed
     assert recorded.json["model"] == "sim/normal"
     assert recorded.unknown_fields == []
@@ -757,15 +761,22 @@ async def test_no_terminator_after_content(provider: OpenAICompatProvider) -> No
 
 
 @pytest.mark.parametrize("scenario", ["hang", "hang-mid-stream"])
-async def test_a_hung_whole_answer_times_out(make_provider: MakeProvider, scenario: str) -> None:
+async def test_a_hung_whole_answer_times_out_under_the_requests_deadline(
+    make_provider: MakeProvider, scenario: str
+) -> None:
+    """Whole answers carry no socket read timeout either: the gateway waits for them until
+    the request's deadline, as every attempt at a whole answer does."""
     provider = await make_provider(timeouts=short_timeouts())
+    attempt = whole_answer_attempt(chat())
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout) as info:
-        await ask(provider, scenario, streamed=False)
+        await attempt(
+            Route(provider, model_for(scenario)), Deadline.start(provider.settings.timeouts)
+        )
     assert time.monotonic() - started < 2.5
     assert info.value.status == 504
     assert info.value.code == "upstream_timeout"
-    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+    assert "no complete answer within 0.6 s" in info.value.message
 
 
 @pytest.mark.parametrize(
@@ -775,17 +786,17 @@ async def test_a_hung_whole_answer_times_out(make_provider: MakeProvider, scenar
 async def test_a_hung_stream_times_out_under_the_gateways_watchdog(
     make_provider: MakeProvider, scenario: str, message: str
 ) -> None:
-    """Streams carry no socket read timeout: the gateway reads them through UpstreamStream,
+    """Streams carry no socket read timeout: the gateway reads them through ReadAhead,
     whose watchdog times the first token and every gap. Mid-stream, the first token may take
     2 s, so a loaded machine cannot turn the silence after it into a first-token timeout."""
     timeouts = short_timeouts()
     if scenario == "hang-mid-stream":
         timeouts = ProviderTimeouts(connect=2.0, first_byte=2.0, idle=0.3, total=5.0)
     provider = await make_provider(timeouts=timeouts)
-    stream = UpstreamStream(
+    stream = ReadAhead(
         provider.name,
         provider.stream_batches(chat(), model_for(scenario)),
-        provider.settings.timeouts,
+        Deadline.start(provider.settings.timeouts),
     )
     started = time.monotonic()
     stream.start()
@@ -839,7 +850,7 @@ async def test_leaving_a_stream_early_closes_the_upstream(
     sim: OpenAICompatSimulator, provider: OpenAICompatProvider, config: SimulatorConfig
 ) -> None:
     config.token_interval = 0.2
-    stream = provider.stream_chat(chat(), model_for("paced"))
+    stream = stream_chunks(provider, chat(), model_for("paced"))
     assert isinstance(stream, AsyncGenerator)
     first = await anext(stream)
     second = await anext(stream)
@@ -863,7 +874,7 @@ async def test_cancelling_the_reading_task_closes_the_upstream(
     received: list[StreamChunk] = []
 
     async def read() -> None:
-        async for chunk in provider.stream_chat(chat(), model_for("paced")):
+        async for chunk in stream_chunks(provider, chat(), model_for("paced")):
             received.append(chunk)
 
     task = asyncio.create_task(read())
@@ -966,7 +977,7 @@ def replying(status: int, body: bytes, headers: dict[str, str] | None = None) ->
 async def mocked_chunks(body: bytes, headers: dict[str, str] | None = None) -> list[StreamChunk]:
     provider = await mocked(replying(200, body, headers))
     try:
-        return [c async for c in provider.stream_chat(chat(), "m")]
+        return [c async for c in stream_chunks(provider, chat(), "m")]
     finally:
         await provider.aclose()
 
@@ -999,8 +1010,8 @@ async def test_error_after_a_usage_only_chunk_is_in_band() -> None:
     usage = {"prompt_tokens": 1, "completion_tokens": 0, "total_tokens": 1}
     body = sse_body({"choices": [], "usage": usage}, {"error": {"message": "boom"}})
     provider = await mocked(replying(200, body))
-    stream = provider.stream_chat(chat(), "m")
-    assert (await anext(stream)).usage == Usage(1, 0)
+    stream = stream_chunks(provider, chat(), "m")
+    assert (await anext(stream)).usage == TokenUsage(1, 0)
     with pytest.raises(UpstreamProtocolError, match="boom") as info:
         await anext(stream)
     assert info.value.code == "upstream_stream_error"

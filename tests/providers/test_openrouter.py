@@ -67,7 +67,7 @@ async def test_extras_are_forwarded(
 ) -> None:
     request = chat(provider="openrouter", temperature=0.7, **EXTRAS)
     provider.check_supported(request)
-    assert provider.build_payload(request, "openai/gpt-4o", stream=False) == {
+    assert provider.chat_payload(request, "openai/gpt-4o", stream=False) == {
         "model": "openai/gpt-4o",
         "messages": [{"role": "user", "content": "Say hello to the café"}],
         "stream": False,
@@ -149,7 +149,7 @@ async def test_processing_comments_are_skipped(
     async with httpx.AsyncClient(timeout=5.0) as client:
         response = await client.post(
             sim.base_url + "/api/v1/chat/completions",
-            json=provider.build_payload(chat(), model_for("processing-comments"), stream=True),
+            json=provider.chat_payload(chat(), model_for("processing-comments"), stream=True),
         )
     upstream = parse_sse(response.content)
     assert len(upstream.comments) > 3
@@ -300,5 +300,5 @@ def test_provider_field_is_the_gateways_own() -> None:
         {"model": "m", "provider": "openrouter", "messages": [{"role": "user", "content": "x"}]}
     )
     settings = settings_for("openrouter", "http://upstream.test/api/v1")
-    payload = OpenRouterProvider("openrouter", settings).build_payload(request, "m", stream=True)
+    payload = OpenRouterProvider("openrouter", settings).chat_payload(request, "m", stream=True)
     assert "provider" not in payload

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from quart_llm.quotas.memory_store import MemoryQuotaStore
-from quart_llm.quotas.redis_store import RedisQuotaStore
-from quart_llm.quotas.store import QuotaStore
+from quart_llm.quotas.stores.base import QuotaStore
+from quart_llm.quotas.stores.memory_store import MemoryQuotaStore
+from quart_llm.quotas.stores.redis_store import RedisQuotaStore
 from tests.support.redis_server import redis_prefix, redis_server, redis_url
 
 __all__ = ["FakeClock", "StoreHarness", "redis_prefix", "redis_server", "redis_url"]

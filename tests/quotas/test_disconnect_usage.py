@@ -8,7 +8,7 @@ import asyncio
 import httpx
 
 from quart_llm import create_app
-from quart_llm.gateway import Gateway
+from quart_llm.services.container import Services
 from tests.conftest import AUTH
 from tests.support.live_server import LiveServer
 
@@ -27,7 +27,7 @@ async def test_partial_usage_is_counted_after_a_disconnect() -> None:
         }
     )
     gateway = app.extensions["quart_llm"]
-    assert isinstance(gateway, Gateway)
+    assert isinstance(gateway, Services)
     live = LiveServer(app)
     live.start()
     try:

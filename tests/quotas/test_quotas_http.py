@@ -10,7 +10,7 @@ import pytest
 from quart import Quart
 
 from quart_llm import create_app
-from quart_llm.gateway import Gateway
+from quart_llm.services.container import Services
 from tests.conftest import AUTH
 
 HELLO = [{"role": "user", "content": "Hello there"}]
@@ -135,7 +135,7 @@ async def test_concurrency_cap_counts_open_streams_and_frees_them() -> None:
         refused = next(r for r in results if r.status_code == 429)
         assert (await refused.get_json())["error"]["code"] == "concurrency_limit_exceeded"
         gateway = app.extensions["quart_llm"]
-        assert isinstance(gateway, Gateway)
+        assert isinstance(gateway, Services)
         for _ in range(50):
             if not len(gateway.tasks):
                 break
@@ -164,11 +164,11 @@ async def test_usage_report_by_model_with_estimates_marked() -> None:
 
 @pytest.mark.parametrize("policy", ["open", "closed"])
 async def test_store_outage_follows_the_policy(policy: str) -> None:
-    from quart_llm.quotas.store import QuotaBackendUnavailable
+    from quart_llm.quotas.stores.base import QuotaBackendUnavailable
 
     app = create_app({"limits": {"on_store_failure": policy}})
     gateway = app.extensions["quart_llm"]
-    assert isinstance(gateway, Gateway)
+    assert isinstance(gateway, Services)
 
     async def unavailable(*args: object, **kwargs: object) -> Any:
         raise QuotaBackendUnavailable("down")

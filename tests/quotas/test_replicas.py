@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from quart_llm.auth import key_id_for_key
+from quart_llm.services.keys import key_id_for_key
 from tests.support.gateway_process import GatewayProcess, gateway_processes
 from tests.support.redis_server import RedisServer
 

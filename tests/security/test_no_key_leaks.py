@@ -30,9 +30,10 @@ from hypercorn.config import Config
 from pydantic import SecretStr
 
 from quart_llm import create_app
-from quart_llm.auth import KeyRing, key_id_for_key
 from quart_llm.errors import AuthenticationFailed
-from quart_llm.logging_setup import JSONFormatter
+from quart_llm.observability.logs import JSONFormatter
+from quart_llm.services.keys import KeyRing, key_id_for_key
+from quart_llm.web.auth import authenticate
 from tests.integration.gateway_with_simulators import (
     UPSTREAM_KEY,
     gateway_overrides,
@@ -306,13 +307,13 @@ def test_every_stored_digest_is_compared_whatever_the_key(
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("quart_llm.auth.hmac.compare_digest", spy)
+    monkeypatch.setattr("quart_llm.services.keys.hmac.compare_digest", spy)
     header = f"Bearer {presented}"
     if presented in (KEY, HASHED_KEY, LIMITED_KEY):
-        assert ring.authenticate(header).key_id == key_id_for_key(presented)
+        assert authenticate(ring, header).key_id == key_id_for_key(presented)
     else:
         with pytest.raises(AuthenticationFailed):
-            ring.authenticate(header)
+            authenticate(ring, header)
     assert len(calls) == len(stored)
     presented_digest = hashlib.sha256(presented.encode()).digest()
     assert {a for a, _ in calls} == {presented_digest}

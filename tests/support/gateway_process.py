@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from quart_llm.settings import ROOT_PATH
+from quart_llm.config.paths import ROOT_PATH
 from tests.support.ports import free_port
 
 

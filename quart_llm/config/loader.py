@@ -1,0 +1,146 @@
+"""Load the layered settings and turn every mistake into one clear line.
+
+Layers, low to high: `settings.toml` ([default], then the active environment's table),
+`.secrets.toml`, `QUART_LLM_*` environment variables, then the overrides given to
+`create_app`. dynaconf does the layering; `models.Settings` does the typing; the checks that
+span several settings live here (`_check_cross_fields`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dynaconf import Dynaconf
+from pydantic import ValidationError
+
+from quart_llm.config.models import Settings
+from quart_llm.config.paths import ROOT_PATH
+
+ENV_PREFIX = "QUART_LLM"
+ENV_SWITCHER = "QUART_LLM_ENV"
+DEFAULT_ENV = "development"
+SETTINGS_FILES = ("settings.toml", ".secrets.toml")
+_HASHED_KEY = re.compile(r"^sha256:[0-9a-f]{64}$")
+_SECRET_FIELDS = frozenset({"api_key", "api_keys"})
+
+
+class ConfigurationError(ValueError):
+    """The settings cannot be used; the message is one line naming the setting."""
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, *, root_path: Path = ROOT_PATH
+) -> Settings:
+    """Build and check the settings; raise ConfigurationError with a one-line message.
+
+    `root_path` is where settings.toml and .secrets.toml are read from, and only there: the
+    files are given to dynaconf as absolute paths, so it neither searches the working directory
+    and the script's parents for them nor walks the call stack (`inspect.stack()`, about a
+    third of the settings' load time) to find that script.
+    """
+    raw = _load_layers(root_path)
+    if overrides:
+        raw = _deep_merge(raw, _lower_keys(dict(overrides)))
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc)) from None
+    _check_cross_fields(settings)
+    return settings
+
+
+def _load_layers(root_path: Path) -> dict[str, Any]:
+    layers = Dynaconf(
+        envvar_prefix=ENV_PREFIX,
+        env_switcher=ENV_SWITCHER,
+        environments=True,
+        default_env="default",
+        env=DEFAULT_ENV,
+        settings_files=[str(root_path / name) for name in SETTINGS_FILES],
+        root_path=str(root_path),
+    )
+    env = str(layers.current_env).lower()
+    raw: dict[str, Any] = _lower_keys(layers.as_dict())
+    raw["env"] = env
+    return raw
+
+
+def _lower_keys(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            str(key).lower(): _lower_keys(item)
+            for key, item in value.items()
+            if str(key).lower() != "dynaconf_merge"
+        }
+    if isinstance(value, list):
+        return [_lower_keys(item) for item in value]
+    return value
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"].startswith("url_"):
+        message = f"malformed URL ({message})"
+    elif error["type"] == "extra_forbidden":
+        message = "unknown setting"
+    elif error["type"] == "missing":
+        message = "is required"
+    secret = any(str(part) in _SECRET_FIELDS for part in error["loc"])
+    if "input" in error and not secret and error["type"] not in ("extra_forbidden", "missing"):
+        message = f"{message}; got {error['input']!r}"
+    more = exc.error_count() - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"setting {location or '<root>'}: {message}{suffix}"
+
+
+def _check_cross_fields(settings: Settings) -> None:
+    for index, key in enumerate(settings.api_keys):
+        value = key.get_secret_value()
+        if not value.strip():
+            raise ConfigurationError(f"setting api_keys[{index}]: empty key")
+        if value.startswith("sha256:") and not _HASHED_KEY.match(value):
+            raise ConfigurationError(
+                f"setting api_keys[{index}]: a hashed key must be 'sha256:' and 64 lower-case "
+                "hex digits (python -m quart_llm hash-key KEY prints one)"
+            )
+    if settings.env == "production" and not settings.api_keys:
+        raise ConfigurationError(
+            "setting api_keys: production needs at least one API key "
+            "(QUART_LLM_API_KEYS or .secrets.toml)"
+        )
+    active = settings.active_providers
+    if not active:
+        raise ConfigurationError("setting providers: no provider is enabled")
+    if settings.default_provider not in active:
+        raise ConfigurationError(
+            f"setting default_provider: {settings.default_provider!r} is not a configured and "
+            f"enabled provider; configured: {', '.join(sorted(active))}"
+        )
+    for source, targets in settings.fallbacks.items():
+        for target in [source, *targets]:
+            if target.partition("/")[0] not in active:
+                raise ConfigurationError(
+                    f"setting fallbacks.{source}: {target!r} does not start with a configured "
+                    f"provider; configured: {', '.join(sorted(active))}"
+                )
+    for name in settings.providers:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+            raise ConfigurationError(
+                f"setting providers.{name}: provider names are lower-case letters, digits, "
+                "'-' and '_'"
+            )

@@ -1,0 +1,200 @@
+"""Typed view of the gateway's settings.
+
+dynaconf does the layering (files, environments, environment variables); these models are the
+one place where the merged values are checked and given types, so the rest of the code never
+reads a raw mapping. Every model forbids unknown keys: a misspelt setting fails at start-up
+instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+PROVIDER_KINDS: tuple[str, ...] = ("ollama", "openrouter", "openai", "mock")
+NEEDS_BASE_URL: frozenset[str] = frozenset({"ollama", "openrouter", "openai"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProviderTimeouts(_Strict):
+    """Upstream time limits in seconds, chosen for LLMs: loading a model can take minutes."""
+
+    connect: PositiveFloat = 5.0
+    first_byte: PositiveFloat = 120.0
+    idle: PositiveFloat = 60.0
+    total: PositiveFloat = 600.0
+
+
+class RetrySettings(_Strict):
+    """Retries before the first byte reaches the client, on connect failures, 429, 502, 503
+    and 504; exponential backoff with full jitter; Retry-After honoured up to a bound."""
+
+    attempts: Annotated[int, Field(ge=0, le=10)] = 2
+    backoff_initial_seconds: PositiveFloat = 0.2
+    backoff_max_seconds: PositiveFloat = 5.0
+    max_retry_after_seconds: NonNegativeFloat = 10.0
+
+
+class CircuitSettings(_Strict):
+    """After `failure_threshold` failures in a row the provider is skipped for
+    `cooldown_seconds`; then one trial request decides whether it closes again."""
+
+    failure_threshold: PositiveInt = 5
+    cooldown_seconds: PositiveFloat = 30.0
+
+
+class ProviderSettings(_Strict):
+    kind: str
+    enabled: bool = True
+    base_url: AnyHttpUrl | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    optional: bool = False
+    timeouts: ProviderTimeouts = ProviderTimeouts()
+    retry: RetrySettings = RetrySettings()
+    circuit: CircuitSettings = CircuitSettings()
+    max_connections: PositiveInt = 256
+    transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    models: list[str] = Field(default_factory=list)
+    http_referer: str | None = None
+    app_title: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in PROVIDER_KINDS:
+            raise ValueError(f"unknown provider kind {kind!r}; expected one of {PROVIDER_KINDS}")
+        return kind
+
+    @model_validator(mode="after")
+    def _base_url_when_needed(self) -> ProviderSettings:
+        if self.kind in NEEDS_BASE_URL and self.base_url is None:
+            raise ValueError(f"base_url is required for kind {self.kind!r}")
+        return self
+
+    def resolved_api_key(self) -> str | None:
+        """The upstream key from `api_key`, else from the variable named by `api_key_env`."""
+        if self.api_key is not None and self.api_key.get_secret_value():
+            return self.api_key.get_secret_value()
+        if self.api_key_env:
+            return os.environ.get(self.api_key_env) or None
+        return None
+
+    @property
+    def is_active(self) -> bool:
+        return self.enabled and not (self.optional and self.resolved_api_key() is None)
+
+
+class SSESettings(_Strict):
+    keepalive_seconds: PositiveFloat = 15.0
+
+
+class HealthSettings(_Strict):
+    probe_timeout_seconds: PositiveFloat = 2.0
+    cache_seconds: NonNegativeFloat = 5.0
+
+
+class ModelsSettings(_Strict):
+    cache_seconds: NonNegativeFloat = 30.0
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["json", "console"] = "json"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, level: Any) -> Any:
+        return level.upper() if isinstance(level, str) else level
+
+
+class MetricsSettings(_Strict):
+    """`/metrics` needs `Authorization: Bearer <token>`, or is open when `public` is true."""
+
+    enabled: bool = True
+    token: SecretStr | None = None
+    public: bool = False
+
+
+class WindowSetting(_Strict):
+    count: PositiveInt
+    period_seconds: PositiveInt
+
+
+class TierSettings(_Strict):
+    """The quotas of one tier of keys; an empty list or `concurrent_streams = 0` means none."""
+
+    requests: list[WindowSetting] = Field(
+        default_factory=lambda: [
+            WindowSetting(count=600, period_seconds=60),
+            WindowSetting(count=50_000, period_seconds=86_400),
+        ]
+    )
+    tokens: list[WindowSetting] = Field(default_factory=list)
+    concurrent_streams: Annotated[int, Field(ge=0)] = 64
+    default_max_tokens: PositiveInt = 1024
+
+
+class LimitsSettings(_Strict):
+    enabled: bool = True
+    on_store_failure: Literal["open", "closed"] = "open"
+    lease_seconds: Annotated[float, Field(ge=3.0)] = 30.0
+    usage_periods: list[PositiveInt] = Field(default_factory=lambda: [3600, 86_400])
+    default: TierSettings = TierSettings()
+    tiers: dict[str, TierSettings] = Field(default_factory=dict)
+    keys: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keys_name_tiers(self) -> LimitsSettings:
+        for key_id, tier in self.keys.items():
+            if tier != "default" and tier not in self.tiers:
+                raise ValueError(f"key {key_id!r} names tier {tier!r}, which is not configured")
+        return self
+
+
+class Settings(_Strict):
+    env: str
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    default_provider: str = "mock"
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    redis_url: str = ""
+    redis_key_prefix: str = Field(default="quart_llm", min_length=1, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
+    cors_origins: list[str] = Field(default_factory=list)
+    trusted_proxy_hops: Annotated[int, Field(ge=0)] = 0
+    shutdown_grace_seconds: NonNegativeFloat = 30.0
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    sse: SSESettings = SSESettings()
+    health: HealthSettings = HealthSettings()
+    models: ModelsSettings = ModelsSettings()
+    logging: LoggingSettings = LoggingSettings()
+    limits: LimitsSettings = LimitsSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str) -> str:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("malformed URL: expected redis://, rediss:// or unix://")
+        return url
+
+    @property
+    def active_providers(self) -> dict[str, ProviderSettings]:
+        return {name: p for name, p in self.providers.items() if p.is_active}

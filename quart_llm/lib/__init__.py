@@ -1,0 +1,1 @@
+"""Small building blocks that know nothing of the gateway: ids, cached values, tasks."""

@@ -1,0 +1,1 @@
+"""Upstream wire formats: line framing, SSE decoding."""

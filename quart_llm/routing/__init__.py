@@ -1,0 +1,1 @@
+"""Which upstream answers: routes, fallbacks, retries, circuit breakers and deadlines."""

@@ -1,0 +1,71 @@
+"""A circuit breaker per provider.
+
+Closed: requests flow; each upstream failure (not a refused request) counts, a success
+resets the count. After `failure_threshold` failures in a row it opens: the provider is
+skipped (its fallbacks answer, or a 503) for `cooldown_seconds`. Then it is half-open: one
+trial request at a time goes through; success closes it, failure opens it again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+from quart_llm.config.models import CircuitSettings
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    def __init__(
+        self, settings: CircuitSettings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._threshold = settings.failure_threshold
+        self._cooldown = settings.cooldown_seconds
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_running = False
+
+    @property
+    def state(self) -> CircuitState:
+        if self._opened_at is None:
+            return CircuitState.CLOSED
+        if self._clock() - self._opened_at < self._cooldown:
+            return CircuitState.OPEN
+        return CircuitState.HALF_OPEN
+
+    @property
+    def retry_after_seconds(self) -> float:
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._cooldown - (self._clock() - self._opened_at))
+
+    def allow(self) -> bool:
+        """May a request go to this provider now? (Takes the trial slot when half-open.)"""
+        state = self.state
+        if state is CircuitState.CLOSED:
+            return True
+        if state is CircuitState.HALF_OPEN and not self._trial_running:
+            self._trial_running = True
+            return True
+        return False
+
+    def record_success(self) -> None:
+        self._failures = 0
+        self._opened_at = None
+        self._trial_running = False
+
+    def record_failure(self) -> None:
+        self._trial_running = False
+        if self._opened_at is not None:
+            self._opened_at = self._clock()
+            return
+        self._failures += 1
+        if self._failures >= self._threshold:
+            self._opened_at = self._clock()

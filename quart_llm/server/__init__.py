@@ -1,0 +1,1 @@
+"""Hypercorn serving, signals and the access log."""

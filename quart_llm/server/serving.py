@@ -1,0 +1,88 @@
+"""Serve the app with Hypercorn, our way: uvloop, and our own SIGTERM/SIGINT handling.
+
+Hypercorn installs its own signal handlers unless given a shutdown trigger; we give it one.
+On the first signal the gateway drains (see `draining`): Hypercorn is told to stop accepting
+at once, answers in flight get `shutdown_grace_seconds`, then the rest are ended. If a
+connection still holds the server open well after that (a client that stopped reading), the
+server task is cancelled so the process always exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+
+from quart_llm.config.paths import ROOT_PATH
+from quart_llm.server.access_log import AccessLogger
+from quart_llm.services.container import Services
+from quart_llm.web.context import SERVICES_KEY
+
+DEFAULT_HYPERCORN_CONFIG = ROOT_PATH / "hypercorn.toml"
+HARD_STOP_MARGIN_SECONDS = 10.0
+logger = logging.getLogger("quart_llm.serving")
+
+
+def load_hypercorn_config(path: Path | None = None, bind: list[str] | None = None) -> Config:
+    config = Config.from_toml(path or DEFAULT_HYPERCORN_CONFIG)
+    if bind:
+        config.bind = bind
+    config.logger_class = AccessLogger
+    return config
+
+
+async def _serve_until_signalled(app: Quart, config: Config) -> None:
+    services = app.extensions[SERVICES_KEY]
+    if not isinstance(services, Services):
+        raise RuntimeError("not a quart_llm app")
+    loop = asyncio.get_running_loop()
+    stop_accepting = asyncio.Event()
+    server = loop.create_task(serve(app, config, shutdown_trigger=stop_accepting.wait))
+    drain: asyncio.Task[None] | None = None
+
+    async def drain_then_stop() -> None:
+        stop_accepting.set()
+        grace = services.settings.shutdown_grace_seconds
+        await services.drainer.drain(grace)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(server), HARD_STOP_MARGIN_SECONDS)
+            return
+        logger.error(
+            "connections still open %g s after draining: stopping anyway", HARD_STOP_MARGIN_SECONDS
+        )
+        server.cancel()
+
+    def on_signal() -> None:
+        nonlocal drain
+        if drain is None:
+            drain = loop.create_task(drain_then_stop())
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
+        if drain is not None and not drain.done():
+            drain.cancel()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def run(app: Quart, config: Config) -> None:
+    try:
+        if config.worker_class == "uvloop":
+            import uvloop
+
+            uvloop.run(_serve_until_signalled(app, config))
+        else:
+            asyncio.run(_serve_until_signalled(app, config))
+    finally:
+        if isinstance(config.log, AccessLogger):
+            config.log.close()

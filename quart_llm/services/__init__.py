@@ -1,0 +1,1 @@
+"""What the routes call: chat, health, the model catalogue, keys and draining."""

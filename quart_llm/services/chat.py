@@ -1,0 +1,175 @@
+"""The work behind the chat routes: route, admit, call the upstream, shape the answer, settle.
+
+A chat request is one `ChatCall`: routed and admitted once, with one `Deadline` for all its
+waits, answered by the first route that answers (retries and fallbacks), and settled exactly
+once however it ends, through `ChatCall.settle`: the real usage replaces the reservation. A
+whole answer settles before it is sent; a stream settles when it ends (disconnects included).
+What the call learns goes into the request's record; the web layer finishes the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from quart_llm.errors import UpstreamTimeout
+from quart_llm.observability.request_record import RequestRecord
+from quart_llm.providers.answers import Completion, TokenUsage
+from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_text_tokens
+from quart_llm.quotas.service import Admission
+from quart_llm.quotas.stores.usage_counts import UsageRecord
+from quart_llm.routing.deadline import Deadline
+from quart_llm.routing.route import Route, resolve_route
+from quart_llm.schemas.chat_request import ChatRequest
+from quart_llm.services.container import Services
+from quart_llm.services.draining import shutting_down_error
+from quart_llm.services.keys import Principal
+
+PROVIDER_HEADER = "X-Quart-LLM-Provider"
+
+
+@dataclass(slots=True)
+class WholeAnswer:
+    """A whole chat completion, ready to send as JSON."""
+
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass(slots=True)
+class ChatCall:
+    """One chat request from admission to settlement (made by `admit`)."""
+
+    services: Services
+    request: ChatRequest
+    record: RequestRecord
+    route: Route
+    """The route asked for, then the one that answered."""
+    prompt_estimate: int
+    admission: Admission
+    deadline: Deadline = field(init=False)
+    completion_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deadline = Deadline.start(self.route.provider.settings.timeouts)
+        self.completion_id = "chatcmpl-" + self.services.ids.hex(12)
+
+    @classmethod
+    async def admit(
+        cls, services: Services, principal: Principal, request: ChatRequest, record: RequestRecord
+    ) -> ChatCall:
+        """Route the request (refusing what its provider cannot do), then take its quotas:
+        a concurrency slot and its worst case in tokens."""
+        route = resolve_route(
+            services.providers, services.settings.default_provider, request.model, request.provider
+        )
+        record.provider = route.provider.name
+        record.model = route.model
+        route.provider.check_supported(request)
+        prompt_estimate = estimate_prompt_tokens(request.messages)
+        admission = await services.quotas.admit(
+            principal.key_id, prompt_estimate, request.output_limit
+        )
+        return cls(services, request, record, route, prompt_estimate, admission)
+
+    async def first_answer[T](self, attempt: Callable[[Route, Deadline], Awaitable[T]]) -> T:
+        """What `attempt` gets from the first route that answers, noting which one did."""
+        self.record.upstream_started = time.perf_counter()
+        result, report = await self.services.attempter.first_answer(
+            self.request, self.route, self.deadline, attempt
+        )
+        self.route = report.route
+        self.record.provider = report.route.provider.name
+        self.record.model = report.route.model
+        self.record.retries = report.retries
+        self.record.fallbacks = report.fallbacks
+        return result
+
+    async def settle(self, usage: TokenUsage | None) -> None:
+        """The one settlement of the call's quotas (usage None: nothing was answered)."""
+        entry = None
+        if usage is not None:
+            entry = UsageRecord(
+                provider=self.route.provider.name,
+                model=self.route.model,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                estimated=usage.estimated,
+            )
+        await self.services.quotas.finish(self.admission, entry)
+
+    def settle_later(self, usage: TokenUsage | None) -> None:
+        """`settle` in the background, for endings that cannot wait for it."""
+        self.services.tasks.spawn(self.settle(usage), "settle-chat")
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers every answer of this call carries."""
+        return {PROVIDER_HEADER: self.route.provider.name, **self.admission.headers}
+
+
+async def complete_chat(
+    services: Services, principal: Principal, request: ChatRequest, record: RequestRecord
+) -> WholeAnswer:
+    """A whole answer; at shutdown, one still waiting when the grace period ends is a 503."""
+    call = await ChatCall.admit(services, principal, request, record)
+    task = asyncio.current_task()
+    if task is not None:
+        services.drainer.add_answer(task)
+    try:
+        completion = await call.first_answer(whole_answer_attempt(request))
+    except BaseException as failure:
+        call.settle_later(None)
+        if isinstance(failure, asyncio.CancelledError) and task and services.drainer.forced:
+            task.uncancel()
+            raise shutting_down_error() from None
+        raise
+    finally:
+        record.upstream_seconds = time.perf_counter() - (record.upstream_started or 0.0)
+        if task is not None:
+            services.drainer.remove_answer(task)
+    usage = completion.usage or _estimated_usage(completion, call.prompt_estimate)
+    record.usage = usage
+    await call.settle(usage)
+    return WholeAnswer(_completion_body(call, completion, usage), call.headers)
+
+
+def whole_answer_attempt(
+    request: ChatRequest,
+) -> Callable[[Route, Deadline], Awaitable[Completion]]:
+    """An attempt at a whole answer from one route, before the request's deadline."""
+
+    async def attempt(route: Route, deadline: Deadline) -> Completion:
+        try:
+            async with asyncio.timeout_at(deadline.expires_at):
+                return await route.provider.complete(request, route.model)
+        except TimeoutError:
+            raise UpstreamTimeout(
+                route.provider.name, f"no complete answer within {deadline.total:g} s"
+            ) from None
+
+    return attempt
+
+
+def _estimated_usage(completion: Completion, prompt_estimate: int) -> TokenUsage:
+    text = "".join(
+        str(choice.get("message", {}).get("content") or "") for choice in completion.choices
+    )
+    return TokenUsage(prompt_estimate, estimate_text_tokens(text), estimated=True)
+
+
+def _completion_body(call: ChatCall, completion: Completion, usage: TokenUsage) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": call.completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": call.route.public_model,
+        "provider": call.route.provider.name,
+        "choices": completion.choices,
+        "usage": usage.to_wire(),
+    }
+    body.update(completion.extra)
+    return body

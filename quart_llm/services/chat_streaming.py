@@ -1,0 +1,129 @@
+"""A streamed chat: open the upstream under the first-chunk window, then hand the events on.
+
+Errors known before the first chunk, within `sse.keepalive_seconds`, are real HTTP errors
+(and may be retried or fall back); after that window the stream is committed: keep-alive
+comments keep the client informed, and failures travel in-band. Everything the stream needs
+is resolved here, inside the request: Quart gives streaming generators an empty `g`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from quart_llm.errors import GatewayError, UpstreamError
+from quart_llm.observability.request_ids import current_request_id
+from quart_llm.observability.request_record import RequestRecord
+from quart_llm.routing.deadline import Deadline
+from quart_llm.routing.route import Route
+from quart_llm.schemas.chat_request import ChatRequest
+from quart_llm.services.chat import ChatCall
+from quart_llm.services.container import Services
+from quart_llm.services.keys import Principal
+from quart_llm.streaming.chat_events import StreamContext, chat_events
+from quart_llm.streaming.readahead import ReadAhead, StreamItem
+
+
+@dataclass(slots=True)
+class EventStream:
+    """A chat answer as SSE bytes; `on_close` callbacks run once it has ended and been
+    accounted for, however it ended."""
+
+    events: AsyncGenerator[bytes]
+    headers: dict[str, str]
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    def closed(self) -> None:
+        for callback in self.on_close:
+            callback()
+
+
+async def stream_chat(
+    services: Services,
+    principal: Principal,
+    request: ChatRequest,
+    record: RequestRecord,
+    *,
+    include_usage: bool,
+) -> EventStream:
+    """Start the upstream stream; a failure before its first chunk is raised as it is."""
+    call = await ChatCall.admit(services, principal, request, record)
+    keepalive = services.settings.sse.keepalive_seconds
+    try:
+        readahead, first = await call.first_answer(_stream_attempt(request, keepalive))
+    except BaseException:
+        call.settle_later(None)
+        raise
+    record.streamed = True
+    provider = call.route.provider.name
+    context = StreamContext(
+        completion_id=call.completion_id,
+        model=call.route.public_model,
+        provider=provider,
+        include_usage=include_usage,
+        keepalive_seconds=keepalive,
+        prompt_estimate=call.prompt_estimate,
+        request_id=current_request_id.get(),
+        observe_gap=services.metrics.chunk_gap.labels(provider).observe,
+    )
+    stream = EventStream(chat_events(readahead, first, context), call.headers)
+    context.on_finish = partial(_stream_ended, call, readahead, stream)
+    services.drainer.add_stream(readahead)
+    services.metrics.open_streams.labels(provider).inc()
+    return stream
+
+
+def _stream_attempt(
+    request: ChatRequest, keepalive: float
+) -> Callable[[Route, Deadline], Awaitable[tuple[ReadAhead, StreamItem | None]]]:
+    """An attempt at a stream from one route: its first chunk within `keepalive` seconds, or
+    none yet (the stream is then committed and sends keep-alives)."""
+
+    async def attempt(route: Route, deadline: Deadline) -> tuple[ReadAhead, StreamItem | None]:
+        provider = route.provider
+        readahead = ReadAhead(
+            provider.name, provider.stream_batches(request, route.model), deadline
+        )
+        readahead.start()
+        try:
+            try:
+                first = await readahead.next(keepalive)
+            except TimeoutError:
+                first = None
+            if isinstance(first, GatewayError):
+                raise first
+        except BaseException:
+            await readahead.aclose()
+            raise
+        return readahead, first
+
+    return attempt
+
+
+def _stream_ended(
+    call: ChatCall, readahead: ReadAhead, stream: EventStream, context: StreamContext
+) -> None:
+    """The one accounting of a stream's end, however it ended: quotas, circuit, record."""
+    services = call.services
+    services.metrics.open_streams.labels(call.route.provider.name).dec()
+    services.drainer.remove_stream(readahead)
+    outcome = context.outcome
+    if isinstance(outcome.error, UpstreamError):
+        services.attempter.record_stream_failure(outcome.error)
+    usage = context.final_usage()
+    call.settle_later(usage)
+    record = call.record
+    record.usage = usage
+    record.first_chunk_at = outcome.first_chunk_at
+    setup_seconds = (record.upstream_started or record.started) - record.started
+    record.gateway_seconds = setup_seconds + outcome.gateway_seconds
+    if outcome.completed:
+        record.outcome = "ok"
+    elif outcome.error is not None:
+        upstream = isinstance(outcome.error, UpstreamError)
+        record.outcome = "upstream_error" if upstream else "shutting_down"
+        record.error_code = outcome.error.code
+    else:
+        record.outcome = "client_disconnected"
+    stream.closed()

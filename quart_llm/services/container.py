@@ -1,0 +1,78 @@
+"""The gateway's services for one app: built once from settings, started and stopped with
+serving, kept in `app.extensions` (never in module globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from quart_llm.config.models import Settings
+from quart_llm.config.version import gateway_version
+from quart_llm.lib.background_tasks import BackgroundTasks
+from quart_llm.lib.random_ids import RandomIds
+from quart_llm.observability.labels import ModelLabels
+from quart_llm.observability.metrics import GatewayMetrics
+from quart_llm.providers import Provider, build_providers
+from quart_llm.quotas.service import QuotaService
+from quart_llm.quotas.stores import build_quota_store
+from quart_llm.routing.attempts import Attempter
+from quart_llm.routing.circuit import CircuitBreaker
+from quart_llm.services.draining import Drainer
+from quart_llm.services.health import HealthChecker
+from quart_llm.services.keys import KeyRing
+from quart_llm.services.model_catalog import ModelCatalog
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    keyring: KeyRing
+    providers: dict[str, Provider]
+    health: HealthChecker
+    models: ModelCatalog
+    quotas: QuotaService
+    tasks: BackgroundTasks
+    drainer: Drainer
+    attempter: Attempter
+    metrics: GatewayMetrics
+    version: str
+    ids: RandomIds = field(default_factory=RandomIds)
+
+    async def start(self) -> None:
+        """Connect the quota store and open the providers' pools (serving starts)."""
+        await self.quotas.start()
+        for provider in self.providers.values():
+            await provider.start()
+
+    async def stop(self) -> None:
+        """Let background work finish briefly, then close everything (serving stops)."""
+        await self.tasks.drain(timeout=5.0)
+        for provider in self.providers.values():
+            await provider.aclose()
+        await self.quotas.stop()
+
+
+def build_services(settings: Settings) -> Services:
+    """Every service, wired from settings; nothing is connected until `start()`."""
+    providers = build_providers(settings)
+    circuits = {name: CircuitBreaker(p.settings.circuit) for name, p in providers.items()}
+    metrics = GatewayMetrics(
+        ModelLabels({name: p.settings.models for name, p in providers.items()})
+    )
+    probe_timeout = settings.health.probe_timeout_seconds
+    return Services(
+        settings=settings,
+        keyring=KeyRing(settings.api_keys),
+        providers=providers,
+        health=HealthChecker(providers, probe_timeout, settings.health.cache_seconds, circuits),
+        models=ModelCatalog(providers, settings.models.cache_seconds, probe_timeout * 2),
+        quotas=QuotaService(
+            build_quota_store(settings.redis_url, settings.redis_key_prefix),
+            settings.limits,
+            on_store_failure=metrics.quota_store_failures.inc,
+        ),
+        tasks=BackgroundTasks(),
+        drainer=Drainer(),
+        attempter=Attempter(providers, circuits, settings.fallbacks, metrics),
+        metrics=metrics,
+        version=gateway_version(),
+    )

@@ -1,0 +1,49 @@
+"""The model list across providers, cached briefly; a provider that is down is left out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from quart_llm.errors import UpstreamError
+from quart_llm.lib.refreshing import Refreshing
+from quart_llm.providers.base import Provider
+
+logger = logging.getLogger("quart_llm.models")
+
+
+class ModelCatalog:
+    def __init__(
+        self, providers: Mapping[str, Provider], cache_seconds: float, timeout: float
+    ) -> None:
+        self._providers = providers
+        self._timeout = timeout
+        self._cards = Refreshing(self._list_all, cache_seconds)
+
+    async def model_cards(self) -> list[dict[str, Any]]:
+        return await self._cards.get()
+
+    async def _list_all(self) -> list[dict[str, Any]]:
+        names = list(self._providers)
+        listed = await asyncio.gather(*(self._list(name) for name in names))
+        created = int(time.time())
+        cards: list[dict[str, Any]] = []
+        for name, models in zip(names, listed, strict=True):
+            cards.extend(
+                {"id": f"{name}/{model}", "object": "model", "created": created, "owned_by": name}
+                for model in models
+            )
+        return cards
+
+    async def _list(self, name: str) -> list[str]:
+        provider = self._providers[name]
+        configured = list(provider.settings.models)
+        try:
+            async with asyncio.timeout(self._timeout):
+                return sorted(set(await provider.list_models()) | set(configured))
+        except (UpstreamError, TimeoutError) as exc:
+            logger.warning("provider %s left out of the model list: %s", name, exc)
+            return []

@@ -1,0 +1,1 @@
+"""The outgoing stream: read-ahead of the upstream, event shaping, SSE encoding."""

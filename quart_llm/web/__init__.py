@@ -1,0 +1,1 @@
+"""Everything that imports Quart: hooks, body reading, auth, CORS, errors, OpenAPI, routes."""

@@ -1,0 +1,55 @@
+"""Authentication as HTTP sees it: Bearer headers, public routes, the current caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from quart import g
+
+from quart_llm.errors import AuthenticationFailed
+from quart_llm.services.keys import KeyRing, Principal
+
+PUBLIC_ATTRIBUTE = "_quart_llm_public"
+PUBLIC_ENDPOINTS = frozenset({"openapi"})
+"""Endpoints registered by extensions, which cannot carry the attribute: the OpenAPI document."""
+
+
+def public[F: Callable[..., Any]](func: F) -> F:
+    """Mark a route as reachable without an API key."""
+    setattr(func, PUBLIC_ATTRIBUTE, True)
+    return func
+
+
+def is_public(endpoint: str, func: Callable[..., Any]) -> bool:
+    """Whether a route needs no API key."""
+    return endpoint in PUBLIC_ENDPOINTS or bool(getattr(func, PUBLIC_ATTRIBUTE, False))
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of a `Bearer` Authorization header (scheme case-insensitive), else None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
+def authenticate(keyring: KeyRing, authorization: str | None) -> Principal:
+    """The caller named by an Authorization header; AuthenticationFailed without echoing it."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise AuthenticationFailed(
+            "Missing API key: send 'Authorization: Bearer <key>'.", code="missing_api_key"
+        )
+    return keyring.authenticate(token)
+
+
+def current_principal() -> Principal:
+    """The authenticated caller of the current request."""
+    principal = g.get("principal")
+    if not isinstance(principal, Principal):
+        raise AuthenticationFailed("Authentication required.", code="missing_api_key")
+    return principal
