@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; the exit status (2 for a configuration error)."""
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args.config, args.bind)

@@ -128,21 +128,27 @@ class UpstreamError(GatewayError):
 
     @property
     def client_fault(self) -> bool:
+        """Whether the request itself was refused (no retry or fallback can help)."""
         return False
 
     @property
     def retry_after_seconds(self) -> float | None:
+        """The upstream's `Retry-After`, in seconds, when it sent one."""
         value = self.headers.get("Retry-After", "")
         return float(value) if value.isdigit() else None
 
 
 class UpstreamConnectError(UpstreamError):
+    """The upstream could not be reached, or dropped the request before answering."""
+
     status = 503
     code = "upstream_unavailable"
     retryable = True
 
 
 class UpstreamTimeout(UpstreamError):
+    """An upstream wait ran out: connecting, the first token, a gap, or the deadline."""
+
     status = 504
     code = "upstream_timeout"
 
@@ -161,10 +167,13 @@ class UpstreamStatusError(UpstreamError):
 
     @property
     def client_fault(self) -> bool:
+        """Whether the upstream refused the request as invalid (400, 404, 413, 422)."""
         return self.upstream_status in CLIENT_FAULT_STATUSES
 
 
 class UpstreamProtocolError(UpstreamError):
+    """An answer that breaks the upstream's wire format, or that broke off."""
+
     status = 502
     code = "upstream_protocol_error"
 

@@ -60,6 +60,8 @@ class CircuitSettings(_Strict):
 
 
 class ProviderSettings(_Strict):
+    """One upstream: its kind, where it is, its key, time limits, retries and circuit."""
+
     kind: str
     enabled: bool = True
     base_url: AnyHttpUrl | None = None
@@ -99,23 +101,32 @@ class ProviderSettings(_Strict):
 
     @property
     def is_active(self) -> bool:
+        """Enabled, and not an optional provider left without its key."""
         return self.enabled and not (self.optional and self.resolved_api_key() is None)
 
 
 class SSESettings(_Strict):
+    """Server-Sent Events: the keep-alive interval (and the first-chunk window)."""
+
     keepalive_seconds: PositiveFloat = 15.0
 
 
 class HealthSettings(_Strict):
+    """`/v1/health`: how long a probe may take, how long its answer is kept."""
+
     probe_timeout_seconds: PositiveFloat = 2.0
     cache_seconds: NonNegativeFloat = 5.0
 
 
 class ModelsSettings(_Strict):
+    """`/v1/models`: how long the merged model list is kept."""
+
     cache_seconds: NonNegativeFloat = 30.0
 
 
 class LoggingSettings(_Strict):
+    """Log level, and JSON lines or readable console lines."""
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     format: Literal["json", "console"] = "json"
 
@@ -134,6 +145,8 @@ class MetricsSettings(_Strict):
 
 
 class WindowSetting(_Strict):
+    """At most `count` per `period_seconds`."""
+
     count: PositiveInt
     period_seconds: PositiveInt
 
@@ -153,6 +166,8 @@ class TierSettings(_Strict):
 
 
 class LimitsSettings(_Strict):
+    """Quotas: on or off, the fail-open policy, lease time, usage periods, tiers by key id."""
+
     enabled: bool = True
     on_store_failure: Literal["open", "closed"] = "open"
     lease_seconds: Annotated[float, Field(ge=3.0)] = 30.0
@@ -170,6 +185,8 @@ class LimitsSettings(_Strict):
 
 
 class Settings(_Strict):
+    """Every setting of the gateway, merged from all layers and checked."""
+
     env: str
     api_keys: list[SecretStr] = Field(default_factory=list)
     default_provider: str = "mock"
@@ -197,4 +214,5 @@ class Settings(_Strict):
 
     @property
     def active_providers(self) -> dict[str, ProviderSettings]:
+        """The providers that are enabled and usable, by name."""
         return {name: p for name, p in self.providers.items() if p.is_active}

@@ -16,6 +16,8 @@ logger = logging.getLogger("quart_llm.background")
 
 
 class BackgroundTasks:
+    """Tasks kept until they are done; failures are logged."""
+
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -23,6 +25,7 @@ class BackgroundTasks:
         return len(self._tasks)
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run `coroutine` in the background, keeping the task until it is done."""
         task = asyncio.get_running_loop().create_task(coroutine, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)

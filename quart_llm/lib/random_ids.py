@@ -14,6 +14,8 @@ BLOCK_BYTES = 4096
 
 
 class RandomIds:
+    """A source of random hex ids, read from the OS in blocks."""
+
     __slots__ = ("_block", "_offset")
 
     def __init__(self) -> None:

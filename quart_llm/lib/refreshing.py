@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 
 class Refreshing[T]:
+    """A value loaded by `load`, kept for `max_age_seconds`."""
+
     def __init__(self, load: Callable[[], Awaitable[T]], max_age_seconds: float) -> None:
         self._load = load
         self._max_age = max_age_seconds

@@ -13,6 +13,8 @@ DEFAULT_MODEL_CAP = 50
 
 
 class ModelLabels:
+    """The model label of each provider's answers, bounded to `cap` names."""
+
     def __init__(
         self, configured: Mapping[str, Iterable[str]], cap: int = DEFAULT_MODEL_CAP
     ) -> None:
@@ -20,6 +22,7 @@ class ModelLabels:
         self._cap = cap
 
     def label(self, provider: str, model: str) -> str:
+        """`model` as a label: known or among the first `cap` seen, else `other`."""
         known = self._known.setdefault(provider, set())
         if model in known:
             return model

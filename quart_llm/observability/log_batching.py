@@ -20,6 +20,8 @@ DEFAULT_MAX_PENDING = 100_000
 
 
 class BatchingHandler(logging.Handler):
+    """Collects records on the event loop; a thread formats and writes them in batches."""
+
     def __init__(
         self,
         stream: TextIO,

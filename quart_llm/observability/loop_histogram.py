@@ -24,6 +24,8 @@ _go_float = cast(Callable[[float], str], floatToGoString)
 
 
 class LoopHistogramChild:
+    """The buckets, sum and creation time of one label set."""
+
     __slots__ = ("counts", "created", "sum", "upper_bounds")
 
     def __init__(self, upper_bounds: Sequence[float]) -> None:
@@ -33,11 +35,14 @@ class LoopHistogramChild:
         self.created = time.time()
 
     def observe(self, value: float) -> None:
+        """Count one value."""
         self.counts[bisect_left(self.upper_bounds, value)] += 1
         self.sum += value
 
 
 class LoopHistogram(Collector):
+    """A histogram family with labels, exposed as prometheus_client's would be."""
+
     def __init__(
         self,
         name: str,
@@ -55,6 +60,7 @@ class LoopHistogram(Collector):
         registry.register(self)
 
     def labels(self, *values: str) -> LoopHistogramChild:
+        """The child for these label values (made on first use)."""
         if len(values) != len(self.labelnames):
             raise ValueError(f"{self.name} takes labels {self.labelnames}, got {values}")
         child = self._children.get(values)

@@ -139,18 +139,23 @@ class GatewayMetrics:
     def counted_request(
         self, route: str, method: str, status: str, provider: str, model: str
     ) -> Counter:
+        """The request counter for these labels."""
         return _child(
             self.requests, self._request_children, (route, method, status, provider, model)
         )
 
     def counted_tokens(self, provider: str, model: str, direction: str) -> Counter:
+        """The token counter for these labels (`direction`: prompt or completion)."""
         return _child(self.tokens, self._token_children, (provider, model, direction))
 
     def model_label(self, provider: str, model: str) -> str:
+        """The bounded model label of an answer (empty when no provider answered)."""
         return self.models.label(provider, model) if provider else ""
 
     def upstream_error(self, error: UpstreamError) -> None:
+        """Count one upstream failure by provider and kind."""
         self.upstream_errors.labels(error.provider, _upstream_error_kind(error)).inc()
 
     def exposition(self) -> bytes:
+        """Every metric in Prometheus text format."""
         return generate_latest(self.registry)

@@ -12,6 +12,7 @@ _SANE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 def choose_request_id(offered: str | None, ids: RandomIds) -> str:
+    """The client's id when it is sane, else a new one."""
     if offered is not None and _SANE.fullmatch(offered):
         return offered
     return "req_" + ids.hex(12)

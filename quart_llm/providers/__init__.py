@@ -18,6 +18,7 @@ PROVIDER_CLASSES: dict[str, type[Provider]] = {
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
+    """One provider for each active entry of `providers`, by name."""
     return {
         name: PROVIDER_CLASSES[provider_settings.kind](name, provider_settings)
         for name, provider_settings in settings.active_providers.items()

@@ -23,6 +23,7 @@ class TokenUsage:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
         return self.prompt_tokens + self.completion_tokens
 
     def to_wire(self) -> dict[str, Any]:

@@ -198,6 +198,7 @@ class HTTPProvider(Provider):
 
     @property
     def transport(self) -> httpx.AsyncBaseTransport:
+        """The pooled transport (after `start()`)."""
         if self._transport is None:
             raise RuntimeError(f"provider {self.name!r} used before start()")
         return self._transport
@@ -208,6 +209,7 @@ class HTTPProvider(Provider):
             raise await status_error(self.name, response, self.redact)
 
     def require_content_type(self, response: httpx.Response, *expected: str) -> None:
+        """Raise unless the answer's media type is one of `expected`."""
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in expected:
             raise UpstreamProtocolError(

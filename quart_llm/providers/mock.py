@@ -24,6 +24,8 @@ _ECHO_LIMIT = 400
 
 
 class MockProvider(Provider):
+    """The built-in model: deterministic answers, with a pace and failures on purpose."""
+
     kind = "mock"
     unsupported_fields = frozenset({"tools", "tool_choice", "logprobs", "top_logprobs", "n"})
 

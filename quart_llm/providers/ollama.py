@@ -29,6 +29,8 @@ _REFUSED = ("logit_bias", "top_logprobs", "service_tier", "metadata", "reasoning
 
 
 class OllamaProvider(HTTPProvider):
+    """Ollama's native chat API."""
+
     kind = "ollama"
     unsupported_fields = frozenset((*_REFUSED, *_HARMLESS_VALUES))
     chat_path = "/api/chat"

@@ -30,6 +30,8 @@ _KEY_LIKE = re.compile(r"\bsk-[\w*\-]{6,}")
 
 
 class OpenAICompatProvider(HTTPProvider):
+    """Any server that speaks OpenAI's chat completions API."""
+
     kind = "openai"
     unsupported_fields = OPENROUTER_EXTRAS
     chat_path = "/chat/completions"

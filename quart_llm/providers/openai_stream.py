@@ -20,6 +20,8 @@ from quart_llm.providers.stream_reading import StreamParser
 
 
 class OpenAIStreamParser(StreamParser):
+    """The chunks of one OpenAI-style stream."""
+
     def __init__(self, provider: str, redact: Callable[[str], str]) -> None:
         super().__init__(provider, redact)
         self.finished = False

@@ -17,6 +17,8 @@ _HEADER_SAFE = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) != "
 
 
 class OpenRouterProvider(OpenAICompatProvider):
+    """OpenRouter: OpenAI's wire, its attribution headers and sampling extras."""
+
     kind = "openrouter"
     unsupported_fields = frozenset()
 

@@ -17,6 +17,7 @@ def tightest(decision: Decision) -> LimitState | None:
 
 
 def request_limit_headers(state: LimitState) -> dict[str, str]:
+    """The IETF RateLimit headers of a request limit."""
     return {
         "RateLimit-Limit": str(state.limit.count),
         "RateLimit-Remaining": str(max(state.remaining, 0)),
@@ -26,6 +27,7 @@ def request_limit_headers(state: LimitState) -> dict[str, str]:
 
 
 def token_limit_headers(state: LimitState) -> dict[str, str]:
+    """OpenAI's `X-RateLimit-*-Tokens` headers of a token budget."""
     return {
         "X-RateLimit-Limit-Tokens": str(state.limit.count),
         "X-RateLimit-Remaining-Tokens": str(max(state.remaining, 0)),
@@ -34,10 +36,12 @@ def token_limit_headers(state: LimitState) -> dict[str, str]:
 
 
 def retry_after(seconds: float) -> str:
+    """`Retry-After` for a wait of `seconds`: whole seconds, at least one."""
     return str(max(1, math.ceil(seconds)))
 
 
 def requests_refused(decision: Decision) -> RateLimited:
+    """The 429 for a request limit, naming it."""
     limit = decision.refused_by
     state = next((s for s in decision.states if s.limit == limit), None)
     headers = {"Retry-After": retry_after(decision.retry_after_seconds)}
@@ -53,6 +57,7 @@ def requests_refused(decision: Decision) -> RateLimited:
 
 
 def tokens_refused(decision: Decision, needed: int) -> RateLimited:
+    """The 429 for a token budget, naming it and what the request reserved."""
     limit = decision.refused_by
     state = next((s for s in decision.states if s.limit == limit), None)
     headers = {"Retry-After": retry_after(decision.retry_after_seconds)}
@@ -72,6 +77,7 @@ def tokens_refused(decision: Decision, needed: int) -> RateLimited:
 
 
 def streams_refused(cap: int) -> RateLimited:
+    """The 429 for the cap on requests in flight."""
     return RateLimited(
         f"Concurrency limit reached for this API key: {cap} requests in flight. "
         "Retry when one finishes.",

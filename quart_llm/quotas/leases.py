@@ -17,6 +17,8 @@ logger = logging.getLogger("quart_llm.quotas")
 
 
 class LeaseKeeper:
+    """Renews this replica's live leases in one batch, every third of their time."""
+
     def __init__(self, store: QuotaStore, lease_seconds: float) -> None:
         self._store = store
         self.lease_seconds = lease_seconds
@@ -24,9 +26,11 @@ class LeaseKeeper:
         self._task: asyncio.Task[None] | None = None
 
     def track(self, subject: str, lease_id: str) -> None:
+        """Keep renewing this lease."""
         self._live[subject].add(lease_id)
 
     def forget(self, subject: str, lease_id: str) -> None:
+        """Stop renewing this lease."""
         leases = self._live.get(subject)
         if leases is not None:
             leases.discard(lease_id)

@@ -10,6 +10,8 @@ from quart_llm.quotas.stores.base import WindowLimit
 
 @dataclass(frozen=True, slots=True)
 class QuotaPolicy:
+    """The limits of one tier, as the stores take them."""
+
     requests: tuple[WindowLimit, ...]
     tokens: tuple[WindowLimit, ...]
     concurrent_streams: int
@@ -17,6 +19,7 @@ class QuotaPolicy:
 
     @classmethod
     def from_tier(cls, tier: TierSettings) -> QuotaPolicy:
+        """The policy of a tier's settings."""
         return cls(
             requests=tuple(WindowLimit(w.count, w.period_seconds) for w in tier.requests),
             tokens=tuple(WindowLimit(w.count, w.period_seconds) for w in tier.tokens),
@@ -34,5 +37,6 @@ class PolicyBook:
         self._keys = dict(settings.keys)
 
     def for_key(self, key_id: str) -> QuotaPolicy:
+        """The policy of `key_id`'s tier (the default tier unless one is assigned)."""
         tier = self._keys.get(key_id, "default")
         return self._tiers.get(tier, self._default)

@@ -28,6 +28,8 @@ _WARN_EVERY_SECONDS = 10.0
 
 @dataclass(slots=True)
 class Admission:
+    """What a chat took when it was admitted, to give back or settle when it ends."""
+
     key_id: str
     reserved: int = 0
     token_limits: tuple[WindowLimit, ...] = ()
@@ -38,6 +40,8 @@ class Admission:
 
 
 class QuotaService:
+    """Request limits, chat admission and settlement, and usage, over one store."""
+
     def __init__(
         self,
         store: QuotaStore,
@@ -64,6 +68,7 @@ class QuotaService:
         await self.store.close()
 
     def policy(self, key_id: str) -> QuotaPolicy:
+        """The quotas of `key_id`."""
         return self.policies.for_key(key_id)
 
     async def count_request(self, key_id: str) -> Decision | None:
@@ -144,6 +149,7 @@ class QuotaService:
             self._store_failed("settlement", may_refuse=False)
 
     async def usage(self, key_id: str) -> UsageReport:
+        """The key's usage report; 503 when the store cannot be reached."""
         try:
             return await self.store.read_usage(key_id, self.usage_periods)
         except QuotaBackendUnavailable:

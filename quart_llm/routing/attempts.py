@@ -27,6 +27,8 @@ from quart_llm.schemas.chat_request import ChatRequest
 
 @dataclass(slots=True)
 class AttemptReport:
+    """Which route answered, after how many retries and fallbacks."""
+
     route: Route
     retries: int = 0
     fallbacks: int = 0
@@ -38,6 +40,8 @@ class _Answered[T]:
 
 
 class Attempter:
+    """Tries a request's routes in turn, with retries, under their circuits."""
+
     def __init__(
         self,
         providers: Mapping[str, Provider],
@@ -53,6 +57,7 @@ class Attempter:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
 
     def routes_for(self, request: ChatRequest, primary: Route) -> list[Route]:
+        """The primary route, then each fallback that can take this request."""
         routes = [primary]
         for route in fallback_routes(primary, self._fallbacks, self._providers):
             try:

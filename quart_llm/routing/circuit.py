@@ -16,12 +16,16 @@ from quart_llm.config.models import CircuitSettings
 
 
 class CircuitState(StrEnum):
+    """Closed (requests flow), open (skipped) or half-open (one trial)."""
+
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
 
 
 class CircuitBreaker:
+    """One provider's circuit (see the module)."""
+
     def __init__(
         self, settings: CircuitSettings, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -34,6 +38,7 @@ class CircuitBreaker:
 
     @property
     def state(self) -> CircuitState:
+        """The state now (open turns half-open once the cooldown has passed)."""
         if self._opened_at is None:
             return CircuitState.CLOSED
         if self._clock() - self._opened_at < self._cooldown:
@@ -42,6 +47,7 @@ class CircuitBreaker:
 
     @property
     def retry_after_seconds(self) -> float:
+        """Seconds until an open circuit lets a trial through."""
         if self._opened_at is None:
             return 0.0
         return max(0.0, self._cooldown - (self._clock() - self._opened_at))
@@ -57,11 +63,13 @@ class CircuitBreaker:
         return False
 
     def record_success(self) -> None:
+        """An answer: close the circuit."""
         self._failures = 0
         self._opened_at = None
         self._trial_running = False
 
     def record_failure(self) -> None:
+        """A failure: count it, and open (or reopen) the circuit at the threshold."""
         self._trial_running = False
         if self._opened_at is not None:
             self._opened_at = self._clock()

@@ -16,6 +16,8 @@ from quart_llm.config.models import ProviderTimeouts
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
+    """The waits a request allows, and when it expires."""
+
     first_byte: float
     """Longest wait for the first token."""
     idle: float

@@ -13,6 +13,7 @@ from quart_llm.routing.route import Route
 def fallback_routes(
     route: Route, fallbacks: Mapping[str, list[str]], providers: Mapping[str, Provider]
 ) -> list[Route]:
+    """The fallback routes of `route`, in order, without repeats."""
     targets = [
         *fallbacks.get(route.public_model, []),
         *fallbacks.get(route.provider.name, []),

@@ -17,6 +17,8 @@ from quart_llm.providers.base import Provider
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """A provider and the model name it knows."""
+
     provider: Provider
     model: str
 
@@ -29,6 +31,7 @@ class Route:
 def resolve_route(
     providers: Mapping[str, Provider], default_provider: str, model: str, provider: str | None
 ) -> Route:
+    """The route of a request (see the module for the order of the rules)."""
     if provider is not None:
         chosen = providers.get(provider)
         if chosen is None:

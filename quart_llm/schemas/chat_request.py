@@ -279,6 +279,7 @@ class ChatRequest(_Wire):
 
     @property
     def stop_sequences(self) -> list[str] | None:
+        """`stop` as a list, or None."""
         if self.stop is None:
             return None
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)

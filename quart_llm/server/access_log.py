@@ -67,6 +67,7 @@ class AccessAtoms(Mapping[str, Any]):
     # The atoms, one small function each.
 
     def remote_address(self) -> str | None:
+        """The client's address and port."""
         client = self._request.get("client")
         if client is None:
             return None
@@ -77,22 +78,28 @@ class AccessAtoms(Mapping[str, Any]):
         return f"<???{client}???>"
 
     def method(self) -> str:
+        """The request method (GET for a websocket)."""
         return self._request["method"] if self._request["type"] == "http" else "GET"
 
     def protocol(self) -> str:
+        """The HTTP version (`ws` for a websocket)."""
         return self._request.get("http_version", "ws")
 
     def query(self) -> str:
+        """The query string."""
         return self._request["query_string"].decode()
 
     def path_with_query(self) -> str:
+        """The path with its query string."""
         query = self.query()
         return self._request["path"] + ("?" + query if query else "")
 
     def status(self) -> str:
+        """The response status."""
         return _MISSING if self._response is None else str(self._response["status"])
 
     def status_phrase(self) -> str:
+        """The response status's phrase."""
         if self._response is None:
             return _MISSING
         try:
@@ -101,6 +108,7 @@ class AccessAtoms(Mapping[str, Any]):
             return f"<???{self._response['status']}???>"
 
     def response_length(self) -> str:
+        """The response's Content-Length."""
         if self._response is None:
             return _MISSING
         return _header(self._response.get("headers", ()), b"content-length")

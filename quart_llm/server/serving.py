@@ -30,6 +30,7 @@ logger = logging.getLogger("quart_llm.serving")
 
 
 def load_hypercorn_config(path: Path | None = None, bind: list[str] | None = None) -> Config:
+    """Hypercorn's settings from `hypercorn.toml` (or `path`), with our access logger."""
     config = Config.from_toml(path or DEFAULT_HYPERCORN_CONFIG)
     if bind:
         config.bind = bind
@@ -76,6 +77,7 @@ async def _serve_until_signalled(app: Quart, config: Config) -> None:
 
 
 def run(app: Quart, config: Config) -> None:
+    """Serve until a signal has drained the app (uvloop when configured)."""
     try:
         if config.worker_class == "uvloop":
             import uvloop

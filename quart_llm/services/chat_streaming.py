@@ -35,6 +35,7 @@ class EventStream:
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def closed(self) -> None:
+        """Run the `on_close` callbacks (once the stream has been accounted for)."""
         for callback in self.on_close:
             callback()
 

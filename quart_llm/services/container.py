@@ -24,6 +24,8 @@ from quart_llm.services.model_catalog import ModelCatalog
 
 @dataclass(slots=True)
 class Services:
+    """Everything the routes use, for one app."""
+
     settings: Settings
     keyring: KeyRing
     providers: dict[str, Provider]

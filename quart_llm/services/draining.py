@@ -20,6 +20,7 @@ logger = logging.getLogger("quart_llm.draining")
 
 
 def shutting_down_error() -> ServiceUnavailable:
+    """The 503 for work refused or ended by a shutdown."""
     return ServiceUnavailable(
         "The server is shutting down; retry the request.",
         code="server_shutting_down",
@@ -28,6 +29,8 @@ def shutting_down_error() -> ServiceUnavailable:
 
 
 class Drainer:
+    """The answers and streams in flight, and how they end at shutdown."""
+
     def __init__(self) -> None:
         self.draining = False
         self.forced = False
@@ -38,25 +41,31 @@ class Drainer:
 
     @property
     def in_flight(self) -> int:
+        """Answers and streams in flight."""
         return len(self._streams) + len(self._answers)
 
     def refuse_if_draining(self) -> None:
+        """Raise the shutdown's 503 while draining."""
         if self.draining:
             raise shutting_down_error()
 
     def add_stream(self, stream: ReadAhead) -> None:
+        """Track a stream until it ends."""
         self._streams.add(stream)
         self._idle.clear()
 
     def remove_stream(self, stream: ReadAhead) -> None:
+        """A stream has ended."""
         self._streams.discard(stream)
         self._update_idle()
 
     def add_answer(self, task: asyncio.Task[object]) -> None:
+        """Track the task of a whole answer until it ends."""
         self._answers.add(task)
         self._idle.clear()
 
     def remove_answer(self, task: asyncio.Task[object]) -> None:
+        """A whole answer has ended."""
         self._answers.discard(task)
         self._update_idle()
 

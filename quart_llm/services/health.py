@@ -15,6 +15,8 @@ from quart_llm.routing.circuit import CircuitBreaker
 
 
 class HealthChecker:
+    """Each provider's reachability (probed, cached) and circuit state."""
+
     def __init__(
         self,
         providers: Mapping[str, Provider],

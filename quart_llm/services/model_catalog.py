@@ -16,6 +16,8 @@ logger = logging.getLogger("quart_llm.models")
 
 
 class ModelCatalog:
+    """The models of every reachable provider, as `provider/model` cards."""
+
     def __init__(
         self, providers: Mapping[str, Provider], cache_seconds: float, timeout: float
     ) -> None:
@@ -24,6 +26,7 @@ class ModelCatalog:
         self._cards = Refreshing(self._list_all, cache_seconds)
 
     async def model_cards(self) -> list[dict[str, Any]]:
+        """The model cards (cached for `cache_seconds`)."""
         return await self._cards.get()
 
     async def _list_all(self) -> list[dict[str, Any]]:

@@ -44,6 +44,8 @@ class StreamOutcome:
 
 @dataclass(slots=True)
 class StreamContext:
+    """What a chat stream needs to shape its events, and what it did."""
+
     completion_id: str
     model: str
     provider: str
@@ -66,6 +68,7 @@ class StreamContext:
         return self._event_prefix + orjson.dumps(choices) + b"}\n\n"
 
     def envelope(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
+        """A chunk's fields around these choices."""
         return {
             "id": self.completion_id,
             "object": "chat.completion.chunk",

@@ -19,16 +19,20 @@ class Handoff[T]:
         self._putter: asyncio.Future[None] | None = None
 
     def empty(self) -> bool:
+        """Whether nothing waits to be taken."""
         return not self._items
 
     def full(self) -> bool:
+        """Whether a put would have to wait."""
         return len(self._items) >= self._size
 
     def put_nowait(self, item: T) -> None:
+        """Add an item (the caller made sure there is room)."""
         self._items.append(item)
         _wake(self._getter)
 
     def get_nowait(self) -> T:
+        """Take the oldest item (the caller made sure there is one)."""
         item = self._items.pop(0)
         _wake(self._putter)
         return item

@@ -16,15 +16,19 @@ PREFLIGHT_MAX_AGE = "600"
 
 
 class CORSPolicy:
+    """The allowed origins, and the headers that tell browsers so."""
+
     def __init__(self, origins: Iterable[str]) -> None:
         self._origins = frozenset(origins)
         self._any = "*" in self._origins
 
     @property
     def enabled(self) -> bool:
+        """Whether any origin is allowed."""
         return bool(self._origins)
 
     def allowed_origin(self, origin: str | None) -> str | None:
+        """The `Access-Control-Allow-Origin` value for `origin`, or None."""
         if origin is None or not self._origins:
             return None
         if self._any:
@@ -32,6 +36,7 @@ class CORSPolicy:
         return origin if origin in self._origins else None
 
     def is_preflight(self, request: Request) -> bool:
+        """Whether this is a browser's CORS preflight."""
         return (
             request.method == "OPTIONS"
             and "Origin" in request.headers
@@ -39,6 +44,7 @@ class CORSPolicy:
         )
 
     def preflight_response(self, request: Request) -> Response:
+        """The answer to a preflight (without the CORS headers for an unknown origin)."""
         response = Response(b"", status=204)
         origin = self.allowed_origin(request.headers.get("Origin"))
         if origin is not None:
@@ -51,6 +57,7 @@ class CORSPolicy:
         return response
 
     def decorate(self, request: Request, response: Response) -> None:
+        """Add the CORS headers of an allowed origin to an answer."""
         origin = self.allowed_origin(request.headers.get("Origin"))
         if origin is None:
             return

@@ -91,6 +91,8 @@ def _is_union_label(part: str) -> bool:
 
 
 def register_error_handlers(app: Quart) -> None:
+    """Answer every error of `app` in the OpenAI shape."""
+
     @app.errorhandler(GatewayError)
     async def handle_gateway_error(error: GatewayError) -> Response:
         return _gateway_error_response(error)

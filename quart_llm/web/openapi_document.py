@@ -19,4 +19,5 @@ def openapi_document() -> dict[str, Any]:
 
 
 def render_openapi() -> str:
+    """The committed document's text: the app's spec, sorted, indented."""
     return json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -47,6 +47,8 @@ def streams_events[F: Callable[..., Any]](
 
 
 class GatewayOpenAPIProvider(OpenAPIProvider):
+    """quart-schema's document, with event streams and shared schemas."""
+
     def schema(self) -> dict[str, Any]:
         spec = super().schema()
         _hoist_titled_schemas(spec)

@@ -34,11 +34,14 @@ async def _key_id_of_caller() -> str:
 
 
 class GatewayRateLimiter(RateLimiter):
+    """quart-rate-limiter, counting through the atomic quota store."""
+
     def __init__(self, app: Quart, quotas: QuotaService) -> None:
         self.quotas = quotas
         super().__init__(app, key_function=_key_id_of_caller)
 
     def is_exempt(self, endpoint: str | None) -> bool:
+        """Whether a route is exempt from request limits."""
         if endpoint is None or endpoint in EXEMPT_ENDPOINTS:
             return True
         view = current_app.view_functions.get(endpoint)

@@ -53,10 +53,12 @@ class ReadBody(Body):
         """Complete from the start."""
 
     def set_result(self, data: bytes) -> None:
+        """Replace the body (Quart's test client sets it this way)."""
         self._data = data
 
 
 async def read_json_body(request: Request, max_bytes: int) -> Any:
+    """Read the body (413 past `max_bytes`), parse it strictly (400), and cache it."""
     received = bytearray()
     try:
         async with asyncio.timeout(request.body_timeout):

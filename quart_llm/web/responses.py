@@ -21,6 +21,7 @@ EVENT_STREAM_KEY = "event_stream"
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
+    """A JSON answer, encoded with orjson."""
     return Response(
         orjson.dumps(body),
         status=status,

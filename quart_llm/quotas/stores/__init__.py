@@ -10,6 +10,7 @@ from quart_llm.quotas.stores.memory_store import MemoryQuotaStore
 
 
 def build_quota_store(redis_url: str, prefix: str) -> QuotaStore:
+    """Redis when `redis_url` is set, else a store in this process."""
     if redis_url:
         from quart_llm.quotas.stores.redis_store import RedisQuotaStore
 

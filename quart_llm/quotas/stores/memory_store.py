@@ -74,6 +74,7 @@ class _Leases:
     none_expire_before: float = math.inf
 
     def live(self, now: float) -> dict[str, float]:
+        """The leases still live at `now` (expired ones dropped when one may have expired)."""
         if now >= self.none_expire_before:
             self.expiries = {lease: at for lease, at in self.expiries.items() if at > now}
             self.none_expire_before = min(self.expiries.values(), default=math.inf)
@@ -85,6 +86,8 @@ class _Leases:
 
 
 class MemoryQuotaStore(QuotaStore):
+    """Quota state in this process (one replica, and tests)."""
+
     def __init__(
         self, clock: Callable[[], float] = time.time, *, sweep_interval: float = 60.0
     ) -> None:

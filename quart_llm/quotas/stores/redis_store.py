@@ -87,6 +87,8 @@ def parse_usage(flat: Sequence[bytes]) -> UsageCounters:
 
 
 class RedisQuotaStore(QuotaStore):
+    """Quota state in Redis, shared by every replica."""
+
     def __init__(
         self,
         url: str,
@@ -135,6 +137,7 @@ class RedisQuotaStore(QuotaStore):
 
     @property
     def client(self) -> Redis:
+        """The Redis client (after `start()`)."""
         if self._client is None:
             raise RuntimeError("RedisQuotaStore.start() has not been called")
         return self._client

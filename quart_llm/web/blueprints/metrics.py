@@ -21,6 +21,7 @@ blueprint = Blueprint("metrics", __name__)
 @public
 @hide
 async def get_metrics() -> Response:
+    """Prometheus metrics, behind the metrics token (or open when `metrics.public`)."""
     services = current_services()
     settings = services.settings.metrics
     if not settings.public:
