@@ -71,7 +71,8 @@ def _preamble(options: Options, tools: Tools, nofile: int, source: str) -> list[
         f"{_version([tools.wrk, '-v'])}; {_version([tools.h2load, '--version'])}; "
         f"open-file limit {nofile}.",
         "",
-        "Gateway: `python -m quart_llm serve` (hypercorn.toml: one worker, uvloop, access log on) "
+        "Gateway: `python -m quart_llm serve` (hypercorn.toml: one worker, uvloop; one JSON access "
+        "line per request) "
         "from a production install like the container's (`.venv-prod`: uv.lock without the dev "
         "group, bytecode compiled; the passthroughs run on it too), "
         "configured only by QUART_LLM_* variables: production, API keys, quotas (limits out of "
@@ -104,7 +105,7 @@ def _sanity_rows(ctx: Context) -> list[Row]:
     return [
         Row(
             "sanity",
-            f"log lines of {len(gateways)} gateway process(es): JSON (stderr) / access (stdout)",
+            f"log lines of {len(gateways)} gateway process(es): JSON (stderr) / of them access",
             f"{json_lines:,} / {access_lines:,}",
             "",
             "",

@@ -1,7 +1,7 @@
 """The gateway under test, run as users run it: `python -m quart_llm serve` with hypercorn.toml
 from a production install (`runtime.production_python`), configured only through QUART_LLM_*
 variables, production environment, keys, quotas, metrics and info-level JSON logs on (stderr to
-a file), Hypercorn's access log on stdout (a file)."""
+a file), one JSON access line per request among them."""
 
 from __future__ import annotations
 
@@ -112,13 +112,12 @@ class Gateway:
         return answer.body.decode()
 
     def log_lines(self) -> tuple[int, int]:
-        """(JSON log lines on stderr, access log lines on stdout): proof logging was on."""
-        json_lines = 0
+        """(JSON log lines on stderr, of which access lines): proof logging was on."""
+        json_lines = access_lines = 0
         if self.process.stderr_path.exists():
             with self.process.stderr_path.open("rb") as stderr:
-                json_lines = sum(1 for line in stderr if line.startswith(b"{"))
-        access_lines = 0
-        if self.process.stdout_path.exists():
-            with self.process.stdout_path.open("rb") as stdout:
-                access_lines = sum(1 for _ in stdout)
+                for line in stderr:
+                    if line.startswith(b"{"):
+                        json_lines += 1
+                        access_lines += b'"logger":"quart_llm.access"' in line
         return json_lines, access_lines

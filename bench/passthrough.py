@@ -2,7 +2,7 @@
 
 `python -m bench.passthrough --bind 127.0.0.1:PORT --upstream http://127.0.0.1:NGINX
 --client httpx|httpx-aiohttp|aiohttp` serves it with the gateway's hypercorn.toml (one worker,
-uvloop, access log on). `POST /<path>` forwards the body to `<upstream>/<path>` and answers with the
+uvloop). `POST /<path>` forwards the body to `<upstream>/<path>` and answers with the
 upstream's body: read whole for JSON, relayed chunk by chunk for `text/event-stream`. The
 client pool is sized like the gateway's (keep-alive for every connection), so the baseline
 measures the transport, not a too-small default pool.
@@ -159,10 +159,11 @@ async def _serve(app: Quart, config: Config) -> None:
 
 
 def serve_app(app: Quart, bind: str) -> None:
-    """Serve `app` as the gateway is served: hypercorn.toml (one worker, uvloop, access log
-    on) on `bind`, until SIGTERM or SIGINT."""
+    """Serve `app` as the gateway is served: hypercorn.toml (one worker, uvloop, no Hypercorn
+    access log) on `bind`, until SIGTERM or SIGINT."""
     config = Config.from_toml(ROOT / "hypercorn.toml")
     config.bind = [bind]
+    config.accesslog = None
     config.graceful_timeout = 1
     if config.worker_class == "uvloop":
         import uvloop

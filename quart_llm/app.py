@@ -12,13 +12,15 @@ from quart_llm.config.loader import load_settings
 from quart_llm.config.models import Settings
 from quart_llm.observability.log_batching import BatchingHandler
 from quart_llm.observability.logs import configure_logging
+from quart_llm.server import http11_errors
 from quart_llm.services.container import Services, build_services
 from quart_llm.web.blueprints import chat, health, metrics, models, usage
 from quart_llm.web.context import SERVICES_KEY
 from quart_llm.web.error_handlers import register_error_handlers
-from quart_llm.web.hooks import install_request_hooks
+from quart_llm.web.hooks import RequestHooks
 from quart_llm.web.openapi_provider import GatewayOpenAPIProvider
 from quart_llm.web.rate_limiter import GatewayRateLimiter
+from quart_llm.web.stream_guard import ClosesUnsentStreams
 
 _RESPONSE_TIMEOUT_MARGIN = 30.0
 
@@ -26,12 +28,13 @@ _RESPONSE_TIMEOUT_MARGIN = 30.0
 def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     """Build a fresh gateway app; `overrides` win over every settings layer."""
     settings = load_settings(overrides)
+    http11_errors.install()
     services = build_services(settings)
     app = Quart("quart_llm", static_folder=None)
     _configure(app, settings)
     _document(app, services.version)
     app.extensions[SERVICES_KEY] = services
-    install_request_hooks(app, services)
+    RequestHooks(app, services)
     register_error_handlers(app)
     for blueprint in (health, models, chat, usage):
         app.register_blueprint(blueprint.blueprint)
@@ -40,6 +43,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     GatewayRateLimiter.refuse_per_route_limits(app)
     app.extensions["quart_llm.rate_limiter"] = GatewayRateLimiter(app, services.quotas)
     app.config["QUART_RATE_LIMITER_ENABLED"] = settings.limits.enabled
+    app.asgi_app = ClosesUnsentStreams(app.asgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxy_hops:
         from hypercorn.middleware import ProxyFixMiddleware  # 0.4 s to import: only when used
 

@@ -172,6 +172,10 @@ class LimitsSettings(_Strict):
     on_store_failure: Literal["open", "closed"] = "open"
     lease_seconds: Annotated[float, Field(ge=3.0)] = 30.0
     usage_periods: list[PositiveInt] = Field(default_factory=lambda: [3600, 86_400])
+    failed_authentications: list[WindowSetting] = Field(
+        default_factory=lambda: [WindowSetting(count=30, period_seconds=60)]
+    )
+    """Failed authentications allowed per client address; past them the answer is a 429."""
     default: TierSettings = TierSettings()
     tiers: dict[str, TierSettings] = Field(default_factory=dict)
     keys: dict[str, str] = Field(default_factory=dict)

@@ -40,11 +40,19 @@ class JSONFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        line = orjson.dumps(entry, default=str).decode()
+        # JSON escapes C0 controls; C1 controls and U+2028/9, which some viewers take for line
+        # breaks or terminal commands, are written as \\u escapes too.
+        return line if line.isascii() else line.translate(_JSON_ESCAPES)
 
 
 class ConsoleFormatter(logging.Formatter):
-    """A readable line per record, with the extras as `key=value`."""
+    """A readable line per record, with the extras as `key=value`.
+
+    The message and every extra are escaped (control characters, line breaks, backslashes),
+    so a value a client chose, a path with `%0a` in it, cannot start a line of its own or
+    drive the terminal; only a traceback spans lines.
+    """
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s%(extras)s")
@@ -55,8 +63,24 @@ class ConsoleFormatter(logging.Formatter):
             for key, value in record.__dict__.items()
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_") and key != "extras"
         }
-        record.extras = "".join(f" {key}={value}" for key, value in extras.items())
-        return super().format(record)
+        shown = logging.makeLogRecord(record.__dict__)  # other handlers see the record as it was
+        shown.msg, shown.args = escape(record.getMessage()), None
+        shown.extras = "".join(f" {key}={escape(str(value))}" for key, value in extras.items())
+        return super().format(shown)
+
+
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+_ESCAPES.update({ord("\\"): "\\\\", ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+_ESCAPES.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (*range(0x7F, 0xA0), 0x2028, 0x2029)}
+
+
+def escape(text: str) -> str:
+    """`text` on one line: control characters (C0, C1, DEL), line separators and backslashes
+    written as escapes."""
+    return text.translate(_ESCAPES)
 
 
 QUIET_LOGGERS = ("hpack", "h2")

@@ -28,6 +28,7 @@ LIMIT_CODES = {
     "requests_limit_exceeded": "requests",
     "tokens_limit_exceeded": "tokens",
     "concurrency_limit_exceeded": "concurrency",
+    "too_many_failed_authentications": "failed_authentications",
 }
 
 

@@ -24,6 +24,12 @@ class RequestRecord:
     route: str
     """The URL rule (`/v1/chat/completions`), or `unmatched`: a bounded metric label."""
     started: float
+    path: str = ""
+    """The path the client asked for (no query string); client-controlled, like the two below:
+    every log format escapes them."""
+    client: str | None = None
+    user_agent: str | None = None
+    http_version: str = ""
     key_id: str | None = None
     provider: str = ""
     model: str = ""
@@ -96,8 +102,12 @@ class RequestRecord:
             extra={
                 "request_id": self.request_id,
                 "key_id": self.key_id,
-                "route": self.route,
+                "client": self.client,
                 "method": self.method,
+                "path": self.path,
+                "http_version": self.http_version,
+                "user_agent": self.user_agent,
+                "route": self.route,
                 "status": self.status,
                 "outcome": outcome,
                 "provider": self.provider or None,

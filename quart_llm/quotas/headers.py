@@ -76,6 +76,16 @@ def tokens_refused(decision: Decision, needed: int) -> RateLimited:
     )
 
 
+def failed_authentications_refused(decision: Decision) -> RateLimited:
+    """The 429 for a client address whose authentications failed too often."""
+    wait = retry_after(decision.retry_after_seconds)
+    return RateLimited(
+        f"Too many failed authentications from this address. Retry after {wait} s.",
+        code="too_many_failed_authentications",
+        headers={"Retry-After": wait},
+    )
+
+
 def streams_refused(cap: int) -> RateLimited:
     """The 429 for the cap on requests in flight."""
     return RateLimited(

@@ -54,6 +54,9 @@ class QuotaService:
         self.fail_open = settings.on_store_failure == "open"
         self.usage_periods = tuple(sorted(set(settings.usage_periods)))
         self.policies = PolicyBook(settings)
+        self._failed_auth_limits = tuple(
+            WindowLimit(w.count, w.period_seconds) for w in settings.failed_authentications
+        )
         self.leases = LeaseKeeper(store, settings.lease_seconds)
         self.store_failures = 0
         self._last_warning = 0.0
@@ -84,6 +87,22 @@ class QuotaService:
         if not decision.allowed:
             raise headers.requests_refused(decision)
         return decision
+
+    async def count_failed_authentication(self, address: str) -> None:
+        """Count a failed authentication from `address`; raise 429 once it has failed too
+        often. Only failures are counted, so a valid key is never held back; an unreachable
+        store lets the failure be answered as it is."""
+        if not self.enabled or not self._failed_auth_limits:
+            return
+        try:
+            decision = await self.store.hit_request_limits(
+                f"authfail:{address}", self._failed_auth_limits
+            )
+        except QuotaBackendUnavailable:
+            self._store_failed("failed authentications", may_refuse=False)
+            return
+        if not decision.allowed:
+            raise headers.failed_authentications_refused(decision)
 
     async def admit(self, key_id: str, prompt_estimate: int, max_tokens: int | None) -> Admission:
         """Take a concurrency slot and reserve tokens; raise 429 (or 503) when refused."""

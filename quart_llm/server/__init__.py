@@ -1,1 +1,1 @@
-"""Hypercorn serving, signals and the access log."""
+"""Hypercorn serving: its settings, signals, and draining at shutdown."""

@@ -20,7 +20,6 @@ from hypercorn.config import Config
 from quart import Quart
 
 from quart_llm.config.paths import ROOT_PATH
-from quart_llm.server.access_log import AccessLogger
 from quart_llm.services.container import Services
 from quart_llm.web.context import SERVICES_KEY
 
@@ -30,11 +29,12 @@ logger = logging.getLogger("quart_llm.serving")
 
 
 def load_hypercorn_config(path: Path | None = None, bind: list[str] | None = None) -> Config:
-    """Hypercorn's settings from `hypercorn.toml` (or `path`), with our access logger."""
+    """Hypercorn's settings from `hypercorn.toml` (or `path`), without Hypercorn's access log:
+    the gateway writes one access line per request itself (`quart_llm.access`)."""
     config = Config.from_toml(path or DEFAULT_HYPERCORN_CONFIG)
     if bind:
         config.bind = bind
-    config.logger_class = AccessLogger
+    config.accesslog = None
     return config
 
 
@@ -78,13 +78,9 @@ async def _serve_until_signalled(app: Quart, config: Config) -> None:
 
 def run(app: Quart, config: Config) -> None:
     """Serve until a signal has drained the app (uvloop when configured)."""
-    try:
-        if config.worker_class == "uvloop":
-            import uvloop
+    if config.worker_class == "uvloop":
+        import uvloop
 
-            uvloop.run(_serve_until_signalled(app, config))
-        else:
-            asyncio.run(_serve_until_signalled(app, config))
-    finally:
-        if isinstance(config.log, AccessLogger):
-            config.log.close()
+        uvloop.run(_serve_until_signalled(app, config))
+    else:
+        asyncio.run(_serve_until_signalled(app, config))

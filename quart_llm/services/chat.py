@@ -105,6 +105,14 @@ class ChatCall:
         """`settle` in the background, for endings that cannot wait for it."""
         self.services.tasks.spawn(self.settle(usage), "settle-chat")
 
+    def abandoned(self) -> None:
+        """The client went away before the answer: the upstream has been sent the prompt, so
+        the prompt is charged (an estimate, marked as one) and the record says so."""
+        usage = TokenUsage(self.prompt_estimate, 0, estimated=True)
+        self.record.usage = usage
+        self.record.outcome = "client_gone"
+        self.settle_later(usage)
+
     @property
     def headers(self) -> dict[str, str]:
         """The headers every answer of this call carries."""
@@ -121,11 +129,15 @@ async def complete_chat(
         services.drainer.add_answer(task)
     try:
         completion = await call.first_answer(whole_answer_attempt(request))
-    except BaseException as failure:
-        call.settle_later(None)
-        if isinstance(failure, asyncio.CancelledError) and task and services.drainer.forced:
+    except asyncio.CancelledError:
+        if task is not None and services.drainer.forced:
+            call.settle_later(None)
             task.uncancel()
             raise shutting_down_error() from None
+        call.abandoned()
+        raise
+    except BaseException:
+        call.settle_later(None)
         raise
     finally:
         record.upstream_seconds = time.perf_counter() - (record.upstream_started or 0.0)

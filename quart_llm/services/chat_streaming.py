@@ -21,23 +21,28 @@ from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.services.chat import ChatCall
 from quart_llm.services.container import Services
 from quart_llm.services.keys import Principal
-from quart_llm.streaming.chat_events import StreamContext, chat_events
+from quart_llm.streaming.chat_events import StreamContext, chat_events, close_events
 from quart_llm.streaming.readahead import ReadAhead, StreamItem
 
 
 @dataclass(slots=True)
 class EventStream:
     """A chat answer as SSE bytes; `on_close` callbacks run once it has ended and been
-    accounted for, however it ended."""
+    accounted for, however it ended, even if its events were never read (`aclose`)."""
 
     events: AsyncGenerator[bytes]
     headers: dict[str, str]
+    close: Callable[[], Awaitable[None]]
     on_close: list[Callable[[], None]] = field(default_factory=list)
 
     def closed(self) -> None:
         """Run the `on_close` callbacks (once the stream has been accounted for)."""
         for callback in self.on_close:
             callback()
+
+    async def aclose(self) -> None:
+        """End the stream now if it has not ended (idempotent)."""
+        await self.close()
 
 
 async def stream_chat(
@@ -68,7 +73,8 @@ async def stream_chat(
         request_id=current_request_id.get(),
         observe_gap=services.metrics.chunk_gap.labels(provider).observe,
     )
-    stream = EventStream(chat_events(readahead, first, context), call.headers)
+    events = chat_events(readahead, first, context)
+    stream = EventStream(events, call.headers, partial(close_events, events, readahead, context))
     context.on_finish = partial(_stream_ended, call, readahead, stream)
     services.drainer.add_stream(readahead)
     services.metrics.open_streams.labels(provider).inc()
@@ -126,5 +132,5 @@ def _stream_ended(
         record.outcome = "upstream_error" if upstream else "shutting_down"
         record.error_code = outcome.error.code
     else:
-        record.outcome = "client_disconnected"
+        record.outcome = "client_gone"
     stream.closed()

@@ -9,6 +9,7 @@ A failure after the first byte ends the stream with one `data: {"error": ...}` e
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -136,6 +137,23 @@ async def chat_events(
             await stream.aclose()
         finally:
             _finish(context)
+
+
+async def close_events(
+    events: AsyncGenerator[bytes], stream: ReadAhead, context: StreamContext
+) -> None:
+    """Close a chat stream's events whether or not they were ever read. Events read at all
+    end in `chat_events`' own `finally`; events never read (the client left between the
+    answer's headers being ready and their sending) never ran it, so their upstream is closed
+    and their end accounted for here."""
+    if inspect.getasyncgenstate(events) != inspect.AGEN_CREATED:
+        await events.aclose()
+        return
+    await events.aclose()
+    try:
+        await stream.aclose()
+    finally:
+        _finish(context)
 
 
 def _ending(context: StreamContext) -> bytes:

@@ -1,16 +1,18 @@
 """What runs around every request, in order: request id and record, CORS preflight, draining,
-authentication, the body check; on the way out the common headers, and the end of the
-request's record, the one place a record is finished: at once for whole answers, when the
-stream has ended for streamed ones."""
+authentication, the body check; on the way out the common headers; and the end of the
+request's record, finished exactly once, here: when the request is torn down, or when its
+stream has ended and been accounted for. A request whose client went away before it was
+answered (its task cancelled) is finished as `client_gone` with status 499."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from functools import partial
 
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import UnsupportedMediaType
 
+from quart_llm.errors import AuthenticationFailed
 from quart_llm.observability.request_ids import (
     REQUEST_ID_HEADER,
     choose_request_id,
@@ -19,6 +21,7 @@ from quart_llm.observability.request_ids import (
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.chat_streaming import EventStream
 from quart_llm.services.container import Services
+from quart_llm.services.keys import Principal
 from quart_llm.web.auth import authenticate, is_public
 from quart_llm.web.cors import CORSPolicy
 from quart_llm.web.request_body import read_json_body
@@ -28,53 +31,83 @@ from quart_llm.web.security_headers import SECURITY_HEADERS
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 HEALTH_ENDPOINT = "health.get_health"
 OVERHEAD_HEADER = "X-Quart-LLM-Overhead-Ms"
+CLIENT_GONE_STATUS = 499
+"""What the record of a request abandoned before its answer says (nginx's code for it)."""
 
 
-def install_request_hooks(app: Quart, services: Services) -> None:
-    """Register the hooks on `app`, first in line (before any extension's)."""
-    cors = CORSPolicy(services.settings.cors_origins)
+class RequestHooks:
+    """The hooks of one app, installed first in line (before any extension's)."""
 
-    @app.before_request
-    async def identify_and_authenticate() -> Response | None:
-        request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER), services.ids)
+    def __init__(self, app: Quart, services: Services) -> None:
+        self.app = app
+        self.services = services
+        self.cors = CORSPolicy(services.settings.cors_origins)
+        app.before_request(self.identify_and_authenticate)
+        app.after_request(self.add_common_headers)
+        app.teardown_request(self.finish_record)
+
+    async def identify_and_authenticate(self) -> Response | None:
+        """Name the request, open its record, then refuse what must not go further."""
+        request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER), self.services.ids)
         current_request_id.set(request_id)
         g.record = RequestRecord(
             request_id=request_id,
             method=request.method,
             route=request.url_rule.rule if request.url_rule is not None else "unmatched",
             started=time.perf_counter(),
+            path=request.path,
+            client=request.remote_addr,
+            user_agent=request.headers.get("User-Agent"),
+            http_version=request.http_version,
         )
-        if cors.enabled and cors.is_preflight(request):
-            return cors.preflight_response(request)
+        if self.cors.enabled and self.cors.is_preflight(request):
+            return self.cors.preflight_response(request)
         if request.routing_exception is not None or request.endpoint is None:
             return None
         if request.endpoint != HEALTH_ENDPOINT:
-            services.drainer.refuse_if_draining()
-        if not is_public(request.endpoint, app.view_functions[request.endpoint]):
-            g.principal = authenticate(services.keyring, request.headers.get("Authorization"))
+            self.services.drainer.refuse_if_draining()
+        if not is_public(request.endpoint, self.app.view_functions[request.endpoint]):
+            g.principal = await self._authenticate()
             g.record.key_id = g.principal.key_id
         if request.method in BODY_METHODS:
             if request.mimetype != "application/json":
                 raise UnsupportedMediaType()
-            await read_json_body(request, services.settings.max_body_bytes)
+            await read_json_body(request, self.services.settings.max_body_bytes)
         return None
 
-    @app.after_request
-    async def add_common_headers(response: Response) -> Response:
+    async def _authenticate(self) -> Principal:
+        """The caller; a client address that keeps failing gets 429s instead of 401s."""
+        try:
+            return authenticate(self.services.keyring, request.headers.get("Authorization"))
+        except AuthenticationFailed:
+            await self.services.quotas.count_failed_authentication(request.remote_addr or "unknown")
+            raise
+
+    async def add_common_headers(self, response: Response) -> Response:
+        """Request id, security and CORS headers; the gateway's own time on whole answers."""
         record = g.get("record")
         if isinstance(record, RequestRecord):
             record.status = response.status_code
-            stream = g.get(EVENT_STREAM_KEY)
-            if isinstance(stream, EventStream):
-                stream.on_close.append(partial(record.finish, services.metrics))
-            else:
-                ended = time.perf_counter()
-                record.gateway_seconds = record.overhead_seconds(ended)
+            if not isinstance(g.get(EVENT_STREAM_KEY), EventStream):
+                record.gateway_seconds = record.overhead_seconds(time.perf_counter())
                 response.headers[OVERHEAD_HEADER] = f"{record.gateway_seconds * 1000:.3f}"
-                record.finish(services.metrics, ended)
         request_id = current_request_id.get()
         if request_id is not None:
             response.headers[REQUEST_ID_HEADER] = request_id
         add_missing_headers(response.headers, SECURITY_HEADERS)
-        cors.decorate(request, response)
+        self.cors.decorate(request, response)
         return response
+
+    async def finish_record(self, error: BaseException | None) -> None:
+        """Finish the record, or hand it to the stream that answers (it ends with the stream)."""
+        record = g.get("record")
+        if not isinstance(record, RequestRecord) or record.finished:
+            return
+        stream = g.get(EVENT_STREAM_KEY)
+        if isinstance(stream, EventStream) and record.status:
+            stream.on_close.append(lambda: record.finish(self.services.metrics))
+            return
+        if isinstance(error, asyncio.CancelledError) and not record.status:
+            record.status = CLIENT_GONE_STATUS
+            record.outcome = record.outcome or "client_gone"
+        record.finish(self.services.metrics)

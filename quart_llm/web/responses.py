@@ -4,16 +4,18 @@ and headers added cheaply."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from quart import Response, g
+from quart import Response, g, request
 from werkzeug.datastructures import Headers
 
 from quart_llm.services.chat_streaming import EventStream
 from quart_llm.streaming.sse import SSE_HEADERS
 
 JSON_CONTENT_TYPE = "application/json"
+STREAM_SCOPE_KEY = "quart_llm.event_stream"
+"""Where the answer's `EventStream` waits in the ASGI scope, for `stream_guard`."""
 EVENT_STREAM_KEY = "event_stream"
 """Where the answer's `EventStream` waits in `g`: the request's record ends when it does."""
 
@@ -33,6 +35,8 @@ def json_response(
 def event_stream_response(stream: EventStream) -> Response:
     """Server-Sent Events, with no response timeout: a stream ends when its answer does."""
     setattr(g, EVENT_STREAM_KEY, stream)
+    # Closed even if it is never sent (see `stream_guard`): the scope outlives the request.
+    cast(dict[str, Any], request.scope)[STREAM_SCOPE_KEY] = stream
     response = Response(stream.events, status=200, headers={**SSE_HEADERS, **stream.headers})
     response.timeout = None
     return response

@@ -170,7 +170,7 @@ async def test_a_stream_left_early_counts_what_was_sent_as_an_estimate(
     stream = await stream_chat(services, CALLER, chat(), noted, include_usage=False)
     assert (await anext(stream.events)).startswith(b"data: ")
     await stream.events.aclose()
-    assert noted.outcome == "client_disconnected"
+    assert noted.outcome == "client_gone"
     assert noted.usage is not None and noted.usage.estimated
     assert 0 < noted.usage.completion_tokens < len(EXPECTED.split())
     await settled(services)
@@ -199,3 +199,20 @@ async def test_a_stream_failing_before_its_first_chunk_is_raised(services: Servi
     await settled(services)
     assert services.drainer.in_flight == 0
     assert await usage_of(services) == {"requests": 0, "by_model": set()}
+
+
+@pytest.mark.parametrize("overrides", [ONE_AT_A_TIME])
+async def test_a_stream_never_read_is_still_closed_and_settled(services: Services) -> None:
+    noted = record()
+    stream = await stream_chat(services, CALLER, chat(), noted, include_usage=True)
+    closed: list[str | None] = []
+    stream.on_close.append(lambda: closed.append(noted.outcome))
+    await stream.aclose()
+    await stream.aclose()  # idempotent
+    assert closed == ["client_gone"]
+    assert services.drainer.in_flight == 0
+    await settled(services)
+    # The prompt reached the upstream: it is charged, as an estimate; the slot is free again.
+    report = await services.quotas.usage(CALLER.key_id)
+    assert report.total.requests == 1 and report.total.estimated_requests == 1
+    await read_all(await stream_chat(services, CALLER, chat(), record(), include_usage=False))

@@ -75,6 +75,7 @@ class GatewayProcess:
             self.process.send_signal(signum)
 
     def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL); its output can still be read."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -82,6 +83,10 @@ class GatewayProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def close(self) -> None:
+        """Stop the process and drop its output."""
+        self.stop()
         self._log.close()
 
 
@@ -92,7 +97,7 @@ def gateway_processes(
     with ExitStack() as stack:
         processes = [GatewayProcess(settings, env) for _ in range(count)]
         for process in processes:
-            stack.callback(process.stop)
+            stack.callback(process.close)
             process.start()
         for process in processes:
             process.wait_ready()
