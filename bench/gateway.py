@@ -19,7 +19,6 @@ from bench.processes import ManagedProcess, wait_until_ok
 from bench.tools import BenchError, free_port
 
 HEALTH_PATH = "/v1/health"
-POOL_SIZE = 4096
 HUGE_LIMIT = 1_000_000_000
 
 
@@ -33,14 +32,11 @@ class Upstreams:
 
 
 def gateway_environment(upstreams: Upstreams) -> dict[str, str]:
-    """The variables an operator would set. Quotas stay on with limits no run can reach; the
-    pool and the in-flight cap are raised so the ladder measures the gateway, not its caps."""
+    """The variables an operator would set: providers, keys, and quotas on with limits no run
+    can reach. Everything else is the shipped default (no connection limit of the providers'
+    own, the default `max_inflight`), so the figures are what users get."""
     providers: dict[str, Any] = {
-        name: {
-            "kind": "ollama" if name in upstreams.ollama else "openai",
-            "base_url": url,
-            "max_connections": POOL_SIZE,
-        }
+        name: {"kind": "ollama" if name in upstreams.ollama else "openai", "base_url": url}
         for name, url in upstreams.base_urls.items()
     }
     limits = {

@@ -5,6 +5,7 @@
     ├── AuthenticationFailed (401)
     ├── RateLimited (429)             carries Retry-After and RateLimit headers
     ├── ServiceUnavailable (503)      the gateway itself cannot serve now (draining, Redis down)
+    │   └── Overloaded (503)          ... because it is at capacity (`overloaded`)
     └── UpstreamError                 a provider failed; the message names the provider
         ├── UpstreamConnectError (503)    connection refused or reset before an answer
         ├── UpstreamTimeout (504)         connect, first byte, idle gap or total deadline
@@ -104,6 +105,17 @@ class ServiceUnavailable(GatewayError):
     code = "service_unavailable"
 
 
+class Overloaded(ServiceUnavailable):
+    """The gateway itself is at capacity (its in-flight limit, a provider's connection limit):
+    answered at once, never blamed on an upstream, never counted against one."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": "1"})
+        super().__init__(message, **kwargs)
+
+
 class UpstreamError(GatewayError):
     """A provider failed. `provider` is its configured name, never a URL or key.
 
@@ -116,15 +128,26 @@ class UpstreamError(GatewayError):
     error_type = "upstream_error"
     code = "upstream_error"
     retryable = False
+    unreachable = False
+    """The provider could not be reached at all (refused, unresolvable, connect timeout): the
+    provider failed, not a model's answer."""
 
     def __init__(
-        self, provider: str, message: str, *, retryable: bool | None = None, **kwargs: Any
+        self,
+        provider: str,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        unreachable: bool | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(f"provider {provider!r}: {message}", **kwargs)
         self.provider = provider
         self.detail = message
         if retryable is not None:
             self.retryable = retryable
+        if unreachable is not None:
+            self.unreachable = unreachable
 
     @property
     def client_fault(self) -> bool:
@@ -144,6 +167,7 @@ class UpstreamConnectError(UpstreamError):
     status = 503
     code = "upstream_unavailable"
     retryable = True
+    unreachable = True
 
 
 class UpstreamTimeout(UpstreamError):

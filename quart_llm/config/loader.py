@@ -109,6 +109,12 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _check_cross_fields(settings: Settings) -> None:
+    _check_keys(settings)
+    _check_providers(settings)
+    _check_routes(settings)
+
+
+def _check_keys(settings: Settings) -> None:
     for index, key in enumerate(settings.api_keys):
         value = key.get_secret_value()
         if not value.strip():
@@ -123,6 +129,15 @@ def _check_cross_fields(settings: Settings) -> None:
             "setting api_keys: production needs at least one API key "
             "(QUART_LLM_API_KEYS or .secrets.toml)"
         )
+
+
+def _check_providers(settings: Settings) -> None:
+    for name in settings.providers:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+            raise ConfigurationError(
+                f"setting providers.{name}: provider names are lower-case letters, digits, "
+                "'-' and '_'"
+            )
     active = settings.active_providers
     if not active:
         raise ConfigurationError("setting providers: no provider is enabled")
@@ -131,16 +146,27 @@ def _check_cross_fields(settings: Settings) -> None:
             f"setting default_provider: {settings.default_provider!r} is not a configured and "
             f"enabled provider; configured: {', '.join(sorted(active))}"
         )
-    for source, targets in settings.fallbacks.items():
-        for target in [source, *targets]:
-            if target.partition("/")[0] not in active:
-                raise ConfigurationError(
-                    f"setting fallbacks.{source}: {target!r} does not start with a configured "
-                    f"provider; configured: {', '.join(sorted(active))}"
-                )
-    for name in settings.providers:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+
+
+def _check_routes(settings: Settings) -> None:
+    """Every alias deployment and fallback names an active provider; aliases and provider
+    names cannot be confused."""
+    active = settings.active_providers
+
+    def check(target: str, where: str) -> None:
+        if target.partition("/")[0] not in active:
             raise ConfigurationError(
-                f"setting providers.{name}: provider names are lower-case letters, digits, "
-                "'-' and '_'"
+                f"setting {where}: {target!r} does not start with a configured provider; "
+                f"configured: {', '.join(sorted(active))}"
             )
+
+    for alias, alias_settings in settings.aliases.items():
+        if alias.partition("/")[0] in settings.providers:
+            raise ConfigurationError(
+                f"setting aliases.{alias}: an alias may not begin with a provider's name"
+            )
+        for index, deployment in enumerate(alias_settings.deployments):
+            check(deployment.target, f"aliases.{alias}.deployments[{index}]")
+    for source, targets in settings.fallbacks.items():
+        for target in targets if source in settings.aliases else [source, *targets]:
+            check(target, f"fallbacks.{source}")

@@ -52,11 +52,14 @@ class RetrySettings(_Strict):
 
 
 class CircuitSettings(_Strict):
-    """After `failure_threshold` failures in a row the provider is skipped for
-    `cooldown_seconds`; then one trial request decides whether it closes again."""
+    """After `failure_threshold` failures in a row a model of the provider (failed answers) or
+    the whole provider (unreachable) is skipped for `cooldown_seconds`; then one trial request
+    decides whether it closes again. When every route of a request is open, the least recently
+    failed one is tried anyway (panic mode), unless `strict`: then the answer is a 503 at once."""
 
     failure_threshold: PositiveInt = 5
     cooldown_seconds: PositiveFloat = 30.0
+    strict: bool = False
 
 
 class ProviderSettings(_Strict):
@@ -71,7 +74,11 @@ class ProviderSettings(_Strict):
     timeouts: ProviderTimeouts = ProviderTimeouts()
     retry: RetrySettings = RetrySettings()
     circuit: CircuitSettings = CircuitSettings()
-    max_connections: PositiveInt = 256
+    max_connections: PositiveInt | None = None
+    """Connections to this upstream at most; None: as many as the requests in flight (bounded
+    by `max_inflight`). A request that waits longer than `pool_wait_seconds` for one is
+    answered 503 `overloaded`."""
+    pool_wait_seconds: PositiveFloat = 0.5
     transport: Literal["aiohttp", "httpx"] = "aiohttp"
     models: list[str] = Field(default_factory=list)
     http_referer: str | None = None
@@ -103,6 +110,22 @@ class ProviderSettings(_Strict):
     def is_active(self) -> bool:
         """Enabled, and not an optional provider left without its key."""
         return self.enabled and not (self.optional and self.resolved_api_key() is None)
+
+
+class DeploymentSetting(_Strict):
+    """One deployment of an alias: a `provider/model` and its share of the traffic."""
+
+    target: str = Field(min_length=3, pattern=r"^[^/]+/.+$")
+    weight: PositiveInt = 1
+
+
+class AliasSettings(_Strict):
+    """A model name clients use, served by several deployments. `strategy` picks one for each
+    request (`weighted`: smooth weighted round robin; `least_in_flight`; `lowest_latency`:
+    the lowest recent time to answer); the others follow it as failovers."""
+
+    strategy: Literal["weighted", "least_in_flight", "lowest_latency"] = "weighted"
+    deployments: list[DeploymentSetting] = Field(min_length=1)
 
 
 class SSESettings(_Strict):
@@ -201,7 +224,11 @@ class Settings(_Strict):
     cors_origins: list[str] = Field(default_factory=list)
     trusted_proxy_hops: Annotated[int, Field(ge=0)] = 0
     shutdown_grace_seconds: NonNegativeFloat = 30.0
+    max_inflight: PositiveInt = 4096
+    """Chat requests (whole or streamed) one process carries at once; past it a request is
+    answered 503 `overloaded` at once. About 55 KiB each while idle (bench/)."""
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    aliases: dict[str, AliasSettings] = Field(default_factory=dict)
     sse: SSESettings = SSESettings()
     health: HealthSettings = HealthSettings()
     models: ModelsSettings = ModelsSettings()

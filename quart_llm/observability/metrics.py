@@ -125,6 +125,11 @@ class GatewayMetrics:
         self.retries = counter(
             "quart_llm_upstream_retries", "Retries before the first byte.", ["provider"]
         )
+        self.circuit_panics = counter(
+            "quart_llm_circuit_panics",
+            "Requests tried although every route was held open (panic mode).",
+            ["provider"],
+        )
         self.fallbacks = counter(
             "quart_llm_fallbacks",
             "Answers served by a fallback.",

@@ -31,6 +31,7 @@ from quart_llm.errors import UpstreamProtocolError
 from quart_llm.observability.request_ids import REQUEST_ID_HEADER, current_request_id
 from quart_llm.providers.answers import Completion, StreamChunk
 from quart_llm.providers.base import Provider
+from quart_llm.providers.connection_limit import ConnectionLimit
 from quart_llm.providers.stream_reading import StreamParser, read_stream
 from quart_llm.providers.transport import build_transport
 from quart_llm.providers.transport.errors import upstream_errors
@@ -82,6 +83,9 @@ class HTTPProvider(Provider):
         connect = settings.timeouts.connect
         self._answer_timeout = _timeout(connect, None)
         self._probe_timeout = _timeout(connect, connect)
+        self._connections = ConnectionLimit(
+            name, settings.max_connections, settings.pool_wait_seconds
+        )
 
     # The transforms an adapter states.
 
@@ -117,9 +121,7 @@ class HTTPProvider(Provider):
 
     async def start(self) -> None:
         if self._transport is None:
-            self._transport = build_transport(
-                self.settings.transport, self.settings.max_connections
-            )
+            self._transport = build_transport(self.settings.transport)
 
     async def aclose(self) -> None:
         if self._transport is not None:
@@ -190,11 +192,12 @@ class HTTPProvider(Provider):
             extensions={"timeout": self._probe_timeout if probe else self._answer_timeout},
         )
         request.read()
-        response = await self.transport.handle_async_request(request)
-        try:
-            yield response
-        finally:
-            await response.aclose()
+        async with self._connections.slot(probe):
+            response = await self.transport.handle_async_request(request)
+            try:
+                yield response
+            finally:
+                await response.aclose()
 
     @property
     def transport(self) -> httpx.AsyncBaseTransport:

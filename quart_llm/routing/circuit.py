@@ -1,9 +1,10 @@
-"""A circuit breaker per provider.
+"""Circuit breakers, scoped to what failed: a provider, or one model of a provider.
 
-Closed: requests flow; each upstream failure (not a refused request) counts, a success
-resets the count. After `failure_threshold` failures in a row it opens: the provider is
-skipped (its fallbacks answer, or a 503) for `cooldown_seconds`. Then it is half-open: one
-trial request at a time goes through; success closes it, failure opens it again.
+A breaker is closed while requests flow; each failure counts, a success resets the count.
+After `failure_threshold` failures in a row it opens: what it guards is skipped for
+`cooldown_seconds`. Then it is half-open: one trial request at a time goes through; success
+closes it, failure opens it again. An outcome that says nothing of what a breaker guards
+(a 429, or an unreachable provider for a model's breaker) only frees the trial slot.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class CircuitState(StrEnum):
 
 
 class CircuitBreaker:
-    """One provider's circuit (see the module)."""
+    """One breaker (see the module)."""
 
     def __init__(
         self, settings: CircuitSettings, clock: Callable[[], float] = time.monotonic
@@ -46,21 +47,36 @@ class CircuitBreaker:
         return CircuitState.HALF_OPEN
 
     @property
+    def opened_at(self) -> float | None:
+        """When it last opened (or failed a trial), by its clock; None while closed."""
+        return self._opened_at
+
+    @property
     def retry_after_seconds(self) -> float:
         """Seconds until an open circuit lets a trial through."""
         if self._opened_at is None:
             return 0.0
         return max(0.0, self._cooldown - (self._clock() - self._opened_at))
 
-    def allow(self) -> bool:
-        """May a request go to this provider now? (Takes the trial slot when half-open.)"""
+    @property
+    def idle(self) -> bool:
+        """Closed with no failure counted: nothing worth keeping."""
+        return self._opened_at is None and self._failures == 0 and not self._trial_running
+
+    def permits(self) -> bool:
+        """Would a request go through now? (Takes nothing.)"""
         state = self.state
-        if state is CircuitState.CLOSED:
-            return True
-        if state is CircuitState.HALF_OPEN and not self._trial_running:
+        return state is CircuitState.CLOSED or (
+            state is CircuitState.HALF_OPEN and not self._trial_running
+        )
+
+    def allow(self) -> bool:
+        """May a request go through now? (Takes the trial slot when half-open.)"""
+        if not self.permits():
+            return False
+        if self.state is CircuitState.HALF_OPEN:
             self._trial_running = True
-            return True
-        return False
+        return True
 
     def record_success(self) -> None:
         """An answer: close the circuit."""
@@ -77,3 +93,7 @@ class CircuitBreaker:
         self._failures += 1
         if self._failures >= self._threshold:
             self._opened_at = self._clock()
+
+    def release(self) -> None:
+        """An outcome that says nothing of what this breaker guards: free the trial slot."""
+        self._trial_running = False

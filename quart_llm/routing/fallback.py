@@ -1,6 +1,7 @@
 """Fallback chains from settings: `fallbacks."openrouter/x" = ["ollama/y"]` for one model,
 `fallbacks.openrouter = ["ollama"]` for a whole provider (a target without a model keeps the
-requested model name). The model's own chain is tried before its provider's."""
+requested model name), or for an alias (`fallbacks.llama = [...]`). The model's own chain is
+tried before its provider's."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from quart_llm.routing.route import Route
 
 
 def fallback_routes(
-    route: Route, fallbacks: Mapping[str, list[str]], providers: Mapping[str, Provider]
+    route: Route,
+    fallbacks: Mapping[str, list[str]],
+    providers: Mapping[str, Provider],
+    source: str | None = None,
 ) -> list[Route]:
-    """The fallback routes of `route`, in order, without repeats."""
+    """The fallback routes of `route`, in order, without repeats: those of `source` (the
+    model as asked for: `route`'s own, or an alias), then those of its provider."""
     targets = [
-        *fallbacks.get(route.public_model, []),
+        *fallbacks.get(source or route.public_model, []),
         *fallbacks.get(route.provider.name, []),
     ]
     routes: list[Route] = []

@@ -13,7 +13,12 @@ class ProviderHealth(BaseModel):
     latency_ms: float
     error: str | None = None
     circuit: Literal["closed", "open", "half_open"] = Field(
-        description="`open` while the provider is skipped after repeated failures."
+        description="`open` while the provider is skipped: it could not be reached repeatedly."
+    )
+    models: dict[str, Literal["closed", "open", "half_open"]] = Field(
+        default_factory=dict,
+        description="The breakers of this provider's models that remember failed answers: "
+        "`open` while the model is skipped.",
     )
 
 
@@ -23,3 +28,15 @@ class HealthReport(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     providers: dict[str, ProviderHealth]
+
+
+class Liveness(BaseModel):
+    """The process serves."""
+
+    status: Literal["alive"]
+
+
+class Readiness(BaseModel):
+    """The gateway can take traffic: a provider answers and it is not draining."""
+
+    status: Literal["ready"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 from pathlib import Path
 
@@ -76,8 +77,22 @@ async def _serve_until_signalled(app: Quart, config: Config) -> None:
             loop.remove_signal_handler(signum)
 
 
+def raise_open_file_limit() -> int:
+    """Raise this process's limit on open files to the hard limit, and return it: every
+    stream holds two sockets (client and upstream), and a default soft limit of 1,024 would
+    cap a gateway built to carry thousands of streams at about 500."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1_048_576)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+    return soft
+
+
 def run(app: Quart, config: Config) -> None:
     """Serve until a signal has drained the app (uvloop when configured)."""
+    raise_open_file_limit()
     if config.worker_class == "uvloop":
         import uvloop
 

@@ -22,7 +22,8 @@ from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate
 from quart_llm.quotas.service import Admission
 from quart_llm.quotas.stores.usage_counts import UsageRecord
 from quart_llm.routing.deadline import Deadline
-from quart_llm.routing.route import Route, resolve_route
+from quart_llm.routing.route import Route
+from quart_llm.routing.router import RoutePlan
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.services.container import Services
 from quart_llm.services.draining import shutting_down_error
@@ -41,19 +42,23 @@ class WholeAnswer:
 
 @dataclass(slots=True)
 class ChatCall:
-    """One chat request from admission to settlement (made by `admit`)."""
+    """One chat request from admission to settlement (made by `admit`): a place in the
+    process's capacity, then its quotas."""
 
     services: Services
     request: ChatRequest
     record: RequestRecord
-    route: Route
-    """The route asked for, then the one that answered."""
+    plan: RoutePlan
     prompt_estimate: int
     admission: Admission
+    route: Route = field(init=False)
+    """The route planned first, then the one that answered."""
     deadline: Deadline = field(init=False)
     completion_id: str = field(init=False)
+    settled: bool = False
 
     def __post_init__(self) -> None:
+        self.route = self.plan.routes[0]
         self.deadline = Deadline.start(self.route.provider.settings.timeouts)
         self.completion_id = "chatcmpl-" + self.services.ids.hex(12)
 
@@ -61,26 +66,35 @@ class ChatCall:
     async def admit(
         cls, services: Services, principal: Principal, request: ChatRequest, record: RequestRecord
     ) -> ChatCall:
-        """Route the request (refusing what its provider cannot do), then take its quotas:
-        a concurrency slot and its worst case in tokens."""
-        route = resolve_route(
-            services.providers, services.settings.default_provider, request.model, request.provider
-        )
-        record.provider = route.provider.name
-        record.model = route.model
-        route.provider.check_supported(request)
+        """Plan the request's routes (refusing what no provider of them can do), take a place
+        in the process's capacity, then its quotas: a concurrency slot and its worst case in
+        tokens."""
+        plan = services.router.plan(request)
+        record.provider = plan.routes[0].provider.name
+        record.model = plan.routes[0].model
         prompt_estimate = estimate_prompt_tokens(request.messages)
-        admission = await services.quotas.admit(
-            principal.key_id, prompt_estimate, request.output_limit
-        )
-        return cls(services, request, record, route, prompt_estimate, admission)
+        try:
+            services.capacity.take()
+        except BaseException:
+            services.router.settled(plan)
+            raise
+        try:
+            admission = await services.quotas.admit(
+                principal.key_id, prompt_estimate, request.output_limit
+            )
+        except BaseException:
+            services.capacity.give_back()
+            services.router.settled(plan)
+            raise
+        return cls(services, request, record, plan, prompt_estimate, admission)
 
     async def first_answer[T](self, attempt: Callable[[Route, Deadline], Awaitable[T]]) -> T:
         """What `attempt` gets from the first route that answers, noting which one did."""
-        self.record.upstream_started = time.perf_counter()
+        started = self.record.upstream_started = time.perf_counter()
         result, report = await self.services.attempter.first_answer(
-            self.request, self.route, self.deadline, attempt
+            self.plan.routes, self.deadline, attempt
         )
+        self.services.router.answered(self.plan, report.route, time.perf_counter() - started)
         self.route = report.route
         self.record.provider = report.route.provider.name
         self.record.model = report.route.model
@@ -89,7 +103,12 @@ class ChatCall:
         return result
 
     async def settle(self, usage: TokenUsage | None) -> None:
-        """The one settlement of the call's quotas (usage None: nothing was answered)."""
+        """The one settlement of the call: its place in the process's capacity comes back,
+        and its quotas are settled (usage None: nothing was answered)."""
+        if not self.settled:
+            self.settled = True
+            self.services.capacity.give_back()
+            self.services.router.settled(self.plan)
         entry = None
         if usage is not None:
             entry = UsageRecord(

@@ -117,7 +117,7 @@ def _stream_ended(
     services.drainer.remove_stream(readahead)
     outcome = context.outcome
     if isinstance(outcome.error, UpstreamError):
-        services.attempter.record_stream_failure(outcome.error)
+        services.attempter.record_stream_failure(call.route, outcome.error)
     usage = context.final_usage()
     call.settle_later(usage)
     record = call.record

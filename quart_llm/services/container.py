@@ -15,7 +15,9 @@ from quart_llm.providers import Provider, build_providers
 from quart_llm.quotas.service import QuotaService
 from quart_llm.quotas.stores import build_quota_store
 from quart_llm.routing.attempts import Attempter
-from quart_llm.routing.circuit import CircuitBreaker
+from quart_llm.routing.circuit_board import CircuitBoard
+from quart_llm.routing.router import Router
+from quart_llm.services.capacity import Capacity
 from quart_llm.services.draining import Drainer
 from quart_llm.services.health import HealthChecker
 from quart_llm.services.keys import KeyRing
@@ -34,19 +36,23 @@ class Services:
     quotas: QuotaService
     tasks: BackgroundTasks
     drainer: Drainer
+    router: Router
     attempter: Attempter
     metrics: GatewayMetrics
+    capacity: Capacity
     version: str
     ids: RandomIds = field(default_factory=RandomIds)
 
     async def start(self) -> None:
-        """Connect the quota store and open the providers' pools (serving starts)."""
+        """Connect the quota store, open the providers' pools, start the health probes."""
         await self.quotas.start()
         for provider in self.providers.values():
             await provider.start()
+        self.health.start()
 
     async def stop(self) -> None:
         """Let background work finish briefly, then close everything (serving stops)."""
+        await self.health.stop()
         await self.tasks.drain(timeout=5.0)
         for provider in self.providers.values():
             await provider.aclose()
@@ -56,7 +62,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Every service, wired from settings; nothing is connected until `start()`."""
     providers = build_providers(settings)
-    circuits = {name: CircuitBreaker(p.settings.circuit) for name, p in providers.items()}
+    circuits = CircuitBoard({name: p.settings.circuit for name, p in providers.items()})
     metrics = GatewayMetrics(
         ModelLabels({name: p.settings.models for name, p in providers.items()})
     )
@@ -66,7 +72,9 @@ def build_services(settings: Settings) -> Services:
         keyring=KeyRing(settings.api_keys),
         providers=providers,
         health=HealthChecker(providers, probe_timeout, settings.health.cache_seconds, circuits),
-        models=ModelCatalog(providers, settings.models.cache_seconds, probe_timeout * 2),
+        models=ModelCatalog(
+            providers, settings.models.cache_seconds, probe_timeout * 2, settings.aliases
+        ),
         quotas=QuotaService(
             build_quota_store(settings.redis_url, settings.redis_key_prefix),
             settings.limits,
@@ -74,7 +82,11 @@ def build_services(settings: Settings) -> Services:
         ),
         tasks=BackgroundTasks(),
         drainer=Drainer(),
-        attempter=Attempter(providers, circuits, settings.fallbacks, metrics),
+        router=Router(
+            providers, settings.default_provider, settings.aliases, settings.fallbacks, circuits
+        ),
+        attempter=Attempter(circuits, metrics),
         metrics=metrics,
+        capacity=Capacity(settings.max_inflight),
         version=gateway_version(),
     )

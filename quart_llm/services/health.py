@@ -1,9 +1,17 @@
-"""Provider probes for `/v1/health`: short, concurrent, cached, so health can neither hang nor
-hammer the upstreams. Concurrent callers share one round of probes."""
+"""Provider probes for the health routes: short, concurrent, run in the background.
+
+While serving, a round of probes runs every `health.cache_seconds` on its own (probes skip
+every connection limit), and the health routes answer from the last round's results in
+microseconds however busy the gateway is: a load balancer's check never waits behind
+requests. Until the first round is in, and where nothing runs the background loop (an app
+used without serving), a caller waits for one shared round, bounded by the probe timeout.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +19,9 @@ from typing import Any
 from quart_llm.errors import UpstreamError
 from quart_llm.lib.refreshing import Refreshing
 from quart_llm.providers.base import Provider
-from quart_llm.routing.circuit import CircuitBreaker
+from quart_llm.routing.circuit_board import CircuitBoard
+
+logger = logging.getLogger("quart_llm.health")
 
 
 class HealthChecker:
@@ -22,20 +32,60 @@ class HealthChecker:
         providers: Mapping[str, Provider],
         probe_timeout: float,
         cache_seconds: float,
-        circuits: Mapping[str, CircuitBreaker],
+        circuits: CircuitBoard,
     ) -> None:
         self._providers = providers
         self._circuits = circuits
         self._probe_timeout = probe_timeout
+        self._interval = cache_seconds
         self._probes = Refreshing(self._probe_all, cache_seconds)
+        self._latest: dict[str, dict[str, Any]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Probe in the background from now on."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._probe_forever())
+
+    async def stop(self) -> None:
+        """Stop probing."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def ready(self) -> bool:
+        """Whether at least one provider answered its last probe."""
+        return any(state["reachable"] for state in (await self._results()).values())
 
     async def provider_states(self) -> dict[str, dict[str, Any]]:
-        """Probe results (cached) with each provider's circuit state (always current)."""
-        states = await self._probes.get()
+        """The last probe results, with each provider's circuit states (always current)."""
+        states = await self._results()
         return {
-            name: {**state, "circuit": self._circuits[name].state.value}
+            name: {
+                **state,
+                "circuit": self._circuits.provider_state(name).value,
+                "models": {
+                    model: circuit.value
+                    for model, circuit in sorted(self._circuits.model_states(name).items())
+                },
+            }
             for name, state in states.items()
         }
+
+    async def _results(self) -> dict[str, dict[str, Any]]:
+        if self._latest is not None and self._task is not None:
+            return self._latest
+        return await self._probes.get()
+
+    async def _probe_forever(self) -> None:
+        while True:
+            try:
+                self._latest = await self._probe_all()
+            except Exception:
+                logger.exception("a round of health probes failed")
+            await asyncio.sleep(self._interval)
 
     async def _probe_all(self) -> dict[str, dict[str, Any]]:
         names = list(self._providers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from quart_llm.errors import UpstreamError
@@ -16,13 +16,18 @@ logger = logging.getLogger("quart_llm.models")
 
 
 class ModelCatalog:
-    """The models of every reachable provider, as `provider/model` cards."""
+    """The aliases, then the models of every reachable provider as `provider/model` cards."""
 
     def __init__(
-        self, providers: Mapping[str, Provider], cache_seconds: float, timeout: float
+        self,
+        providers: Mapping[str, Provider],
+        cache_seconds: float,
+        timeout: float,
+        aliases: Iterable[str] = (),
     ) -> None:
         self._providers = providers
         self._timeout = timeout
+        self._aliases = sorted(aliases)
         self._cards = Refreshing(self._list_all, cache_seconds)
 
     async def model_cards(self) -> list[dict[str, Any]]:
@@ -33,7 +38,10 @@ class ModelCatalog:
         names = list(self._providers)
         listed = await asyncio.gather(*(self._list(name) for name in names))
         created = int(time.time())
-        cards: list[dict[str, Any]] = []
+        cards: list[dict[str, Any]] = [
+            {"id": alias, "object": "model", "created": created, "owned_by": "quart_llm"}
+            for alias in self._aliases
+        ]
         for name, models in zip(names, listed, strict=True):
             cards.extend(
                 {"id": f"{name}/{model}", "object": "model", "created": created, "owned_by": name}

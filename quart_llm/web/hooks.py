@@ -29,7 +29,8 @@ from quart_llm.web.responses import EVENT_STREAM_KEY, add_missing_headers
 from quart_llm.web.security_headers import SECURITY_HEADERS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-HEALTH_ENDPOINT = "health.get_health"
+HEALTH_ENDPOINTS = frozenset({"health.get_health", "health.get_liveness", "health.get_readiness"})
+"""Answered while draining too (they report it themselves)."""
 OVERHEAD_HEADER = "X-Quart-LLM-Overhead-Ms"
 CLIENT_GONE_STATUS = 499
 """What the record of a request abandoned before its answer says (nginx's code for it)."""
@@ -64,7 +65,7 @@ class RequestHooks:
             return self.cors.preflight_response(request)
         if request.routing_exception is not None or request.endpoint is None:
             return None
-        if request.endpoint != HEALTH_ENDPOINT:
+        if request.endpoint not in HEALTH_ENDPOINTS:
             self.services.drainer.refuse_if_draining()
         if not is_public(request.endpoint, self.app.view_functions[request.endpoint]):
             g.principal = await self._authenticate()

@@ -41,6 +41,7 @@ def setup() -> Iterator[Setup]:
     with OpenAICompatSimulator(config) as flaky, OllamaSimulator(SimulatorConfig()) as ollama:
         overrides: dict[str, Any] = {
             "sse": {"keepalive_seconds": 0.5},
+            "metrics": {"public": True},
             "providers": {
                 "flaky": {
                     "kind": "openai",
@@ -58,7 +59,19 @@ def setup() -> Iterator[Setup]:
                     "kind": "openai",
                     "base_url": dead_url,
                     "retry": {"attempts": 0},
-                    "circuit": {"failure_threshold": 2, "cooldown_seconds": 1},
+                    "circuit": {"failure_threshold": 2, "cooldown_seconds": 1, "strict": True},
+                },
+                "panicky": {
+                    "kind": "openai",
+                    "base_url": dead_url,
+                    "retry": {"attempts": 0},
+                    "circuit": {"failure_threshold": 2, "cooldown_seconds": 30},
+                },
+                "scoped": {
+                    "kind": "openai",
+                    "base_url": f"{flaky.base_url}/v1",
+                    "retry": FAST_RETRIES,
+                    "circuit": {"failure_threshold": 2, "cooldown_seconds": 30, "strict": True},
                 },
                 "ollama": {"kind": "ollama", "enabled": True, "base_url": ollama.base_url},
             },
@@ -149,3 +162,40 @@ async def test_circuit_opens_shows_in_health_and_closes_after_the_cooldown(
         trial = await chat(setup, "doomed/x")
         assert trial.json()["error"]["code"] == "upstream_unavailable", "the trial went through"
         assert (await chat(setup, "doomed/x")).json()["error"]["code"] == "upstream_circuit_open"
+
+
+async def test_a_single_route_held_open_is_still_tried_in_panic_mode(setup: Setup) -> None:
+    """Without `strict`, an open breaker with no other route turns into one more try, not a
+    certain 503; the panics are counted."""
+    codes = [(await chat(setup, "panicky/x")).json()["error"]["code"] for _ in range(4)]
+    assert codes == ["upstream_unavailable"] * 4, "each request still reached for the upstream"
+    async with httpx.AsyncClient(base_url=setup.gateway.base_url, timeout=30) as client:
+        health = (await client.get("/v1/health")).json()
+        metrics = (await client.get("/metrics")).text
+    assert health["providers"]["panicky"]["circuit"] == "open"
+    assert 'quart_llm_circuit_panics_total{provider="panicky"} 2.0' in metrics
+
+
+async def test_failed_answers_open_a_models_breaker_not_its_providers(setup: Setup) -> None:
+    setup.flaky.clear()
+    failing, healthy = "scoped/sim/error-before-stream", "scoped/sim/normal"
+    codes = [(await chat(setup, failing)).json()["error"]["code"] for _ in range(3)]
+    assert codes == ["upstream_error", "upstream_error", "upstream_circuit_open"]
+    assert len(setup.flaky.requests) == 2, "the open model is skipped (strict mode)"
+    for _ in range(5):
+        assert (await chat(setup, healthy)).status_code == 200, "other models are untouched"
+    async with httpx.AsyncClient(base_url=setup.gateway.base_url, timeout=30) as client:
+        scoped = (await client.get("/v1/health")).json()["providers"]["scoped"]
+    assert scoped["circuit"] == "closed"
+    assert scoped["models"] == {"sim/error-before-stream": "open"}
+
+
+async def test_rate_limits_never_open_a_breaker(setup: Setup) -> None:
+    setup.flaky.clear()
+    for _ in range(4):
+        answer = await chat(setup, "scoped/sim/rate-limited")
+        assert answer.json()["error"]["code"] == "upstream_rate_limited"
+    async with httpx.AsyncClient(base_url=setup.gateway.base_url, timeout=30) as client:
+        scoped = (await client.get("/v1/health")).json()["providers"]["scoped"]
+    assert "sim/rate-limited" not in scoped["models"]
+    assert scoped["circuit"] == "closed"

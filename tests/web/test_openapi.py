@@ -34,6 +34,8 @@ def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
     }
     assert ids == {
         ("/v1/health", "get"): "get_health",
+        ("/v1/health/live", "get"): "get_liveness",
+        ("/v1/health/ready", "get"): "get_readiness",
         ("/v1/models", "get"): "list_models",
         ("/v1/chat/completions", "post"): "create_chat_completion",
         ("/v1/chat/stream", "post"): "stream_chat_completion",

@@ -10,8 +10,10 @@ from quart_llm import create_app
 from quart_llm.web.auth import is_public
 from quart_llm.web.rate_limiter import EXEMPT_ENDPOINTS, GatewayRateLimiter
 
-EXPECTED_EXEMPT = {"health.get_health", "openapi", "metrics.get_metrics"}
-EXPECTED_PUBLIC = {"health.get_health", "openapi", "metrics.get_metrics"}
+HEALTH = {"health.get_health", "health.get_liveness", "health.get_readiness"}
+"""Orchestrators and load balancers call these without a key, as often as they like."""
+EXPECTED_EXEMPT = {*HEALTH, "openapi", "metrics.get_metrics"}
+EXPECTED_PUBLIC = {*HEALTH, "openapi", "metrics.get_metrics"}
 """/metrics needs no API key: it has its own token (metrics.token) or is opened on purpose."""
 
 

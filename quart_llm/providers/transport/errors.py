@@ -34,8 +34,11 @@ TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
 _ErrorFactory = Callable[[str], UpstreamError]
 
 
-def _timeout(message: str, *, retryable: bool = False) -> _ErrorFactory:
-    return lambda provider: UpstreamTimeout(provider, message, retryable=retryable)
+def _timeout(message: str, *, connecting: bool = False) -> _ErrorFactory:
+    """A timeout; one while connecting is retried, and says the provider is unreachable."""
+    return lambda provider: UpstreamTimeout(
+        provider, message, retryable=connecting, unreachable=connecting
+    )
 
 
 def _connect(message: str) -> _ErrorFactory:
@@ -50,7 +53,7 @@ _CLOSED = "the upstream closed the connection unexpectedly"
 _MAPPING: tuple[tuple[type[Exception], _ErrorFactory], ...] = (
     # aiohttp, most specific first (ClientConnectorError is a ClientOSError, and
     # ConnectionTimeoutError a ServerTimeoutError).
-    (aiohttp.ConnectionTimeoutError, _timeout("timed out while connecting", retryable=True)),
+    (aiohttp.ConnectionTimeoutError, _timeout("timed out while connecting", connecting=True)),
     (aiohttp.ServerTimeoutError, _timeout("timed out waiting for data")),
     (aiohttp.ClientConnectorError, _connect("connection refused or unreachable")),
     (aiohttp.ServerDisconnectedError, _protocol(_CLOSED)),
@@ -61,8 +64,8 @@ _MAPPING: tuple[tuple[type[Exception], _ErrorFactory], ...] = (
     (aiohttp.ClientResponseError, _protocol("the upstream broke the HTTP protocol")),
     (aiohttp.ClientError, _connect("transport failure")),
     # httpx
-    (httpx.ConnectTimeout, _timeout("timed out while connecting", retryable=True)),
-    (httpx.PoolTimeout, _timeout("no free upstream connection in time", retryable=True)),
+    (httpx.ConnectTimeout, _timeout("timed out while connecting", connecting=True)),
+    (httpx.PoolTimeout, _timeout("no free upstream connection in time", connecting=True)),
     (httpx.ReadTimeout, _timeout("timed out waiting for data")),
     (httpx.WriteTimeout, _timeout("timed out while sending")),
     (httpx.TimeoutException, _timeout("timed out")),
