@@ -7,9 +7,12 @@ Histograms observed per request or per streamed event are `LoopHistogram`s (no l
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from quart_llm.errors import (
     UpstreamConnectError,
@@ -162,6 +165,41 @@ class GatewayMetrics:
         """Count one upstream failure by provider and kind."""
         self.upstream_errors.labels(error.provider, _upstream_error_kind(error)).inc()
 
+    def watch_circuits(self, states: Callable[[], Iterable[tuple[str, str, str]]]) -> None:
+        """Expose the breakers `states()` lists (provider, model or "" for the provider's own,
+        state) as `quart_llm_circuit_state`, read when scraped."""
+        self.registry.register(_CircuitStates(states, self.models))
+
     def exposition(self) -> bytes:
         """Every metric in Prometheus text format."""
         return generate_latest(self.registry)
+
+
+class _CircuitStates(Collector):
+    """Each breaker's state as a 1 on its (provider, model, state) series, read at scrape time:
+    the breakers change on every request, the scrape is rare."""
+
+    def __init__(
+        self, states: Callable[[], Iterable[tuple[str, str, str]]], models: ModelLabels
+    ) -> None:
+        self._states = states
+        self._models = models
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        for provider, model, state in self._states():
+            label = self._models.label(provider, model) if model else ""
+            family.add_metric([provider, label, state], 1.0)
+        return [family]
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "quart_llm_circuit_state",
+            'Breakers by provider and model ("": the provider\'s own) and state; models only '
+            "while their breaker remembers failures.",
+            labels=["provider", "model", "state"],
+        )

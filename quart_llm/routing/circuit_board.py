@@ -97,6 +97,12 @@ class CircuitBoard:
             if name == provider
         }
 
+    def all_states(self) -> list[tuple[str, str, str]]:
+        """(provider, model or "" for the provider's own breaker, state) of every breaker."""
+        states = [(name, "", breaker.state.value) for name, breaker in self._providers.items()]
+        states += [(name, model, b.state.value) for (name, model), b in list(self._models.items())]
+        return states
+
     def _guards(self, route: Route) -> list[CircuitBreaker]:
         guards = [self._providers[route.provider.name]]
         model = self._models.get((route.provider.name, route.model))

@@ -66,6 +66,7 @@ def build_services(settings: Settings) -> Services:
     metrics = GatewayMetrics(
         ModelLabels({name: p.settings.models for name, p in providers.items()})
     )
+    metrics.watch_circuits(circuits.all_states)
     probe_timeout = settings.health.probe_timeout_seconds
     return Services(
         settings=settings,
