@@ -9,14 +9,14 @@ a log line or a stream's error event only through `UpstreamText`:
   allows there (a media type, an encoding name).
 
 Neither shows anything that reveals a secret. The secrets are every one the settings hold
-(`Settings.secrets`: the gateway's API keys, every provider's upstream key, the metrics token),
-found whatever an upstream did to them: upper or lower case, percent-encoding (twice over) or
-HTML entities, separators or spaces put in, or only a fragment (any `FRAGMENT` characters of
-it in a row, such as its last 8, compared by their letters and digits; a secret shorter than
-that is looked for whole). Key shapes are found too, configured or not: `sk-...` and masked
-keys (`****`), `Bearer <token>`. A text that reveals one is withheld whole rather than
-redacted: a partly redacted excerpt must be right about every span, withholding only has to
-detect.
+(`Settings.secrets`: the gateway's API keys, every provider's upstream key, the metrics token,
+the Redis password), found whatever an upstream did to them: upper or lower case,
+percent-encoding (twice over) or HTML entities, separators or spaces put in, or only a fragment
+(any `FRAGMENT` characters of it in a row, such as its last 8, compared by their letters and
+digits; a secret shorter than that is looked for whole). Key shapes are found too,
+configured or not: `sk-...` and masked keys (`****`), `Bearer <token>`. A text that reveals
+one is withheld whole rather than redacted: a partly redacted excerpt must be right about
+every span, withholding only has to detect.
 
 Screening reads `SCREENED_CHARS` of a text, far more than an excerpt shows, so a secret cut
 by the excerpt's end is still seen whole. Health reports show no upstream text at all.
