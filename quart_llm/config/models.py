@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -247,3 +248,14 @@ class Settings(_Strict):
     def active_providers(self) -> dict[str, ProviderSettings]:
         """The providers that are enabled and usable, by name."""
         return {name: p for name, p in self.providers.items() if p.is_active}
+
+    def secrets(self) -> list[str]:
+        """Every secret these settings hold: the gateway's API keys (as stored), each
+        provider's upstream key (enabled or not), the metrics token and the Redis password.
+        What an upstream says is screened for all of them before anyone may see it."""
+        found = [key.get_secret_value() for key in self.api_keys]
+        found += [p.resolved_api_key() or "" for p in self.providers.values()]
+        if self.metrics.token is not None:
+            found.append(self.metrics.token.get_secret_value())
+        found.append(urlsplit(self.redis_url).password or "")
+        return [secret for secret in found if secret]

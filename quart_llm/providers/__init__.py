@@ -8,6 +8,7 @@ from quart_llm.providers.mock import MockProvider
 from quart_llm.providers.ollama import OllamaProvider
 from quart_llm.providers.openai_compat import OpenAICompatProvider
 from quart_llm.providers.openrouter import OpenRouterProvider
+from quart_llm.providers.upstream_text import UpstreamText
 
 PROVIDER_CLASSES: dict[str, type[Provider]] = {
     "mock": MockProvider,
@@ -18,9 +19,11 @@ PROVIDER_CLASSES: dict[str, type[Provider]] = {
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
-    """One provider for each active entry of `providers`, by name."""
+    """One provider for each active entry of `providers`, by name; what any of them says is
+    screened for every secret the settings hold."""
+    upstream_text = UpstreamText(settings.secrets())
     return {
-        name: PROVIDER_CLASSES[provider_settings.kind](name, provider_settings)
+        name: PROVIDER_CLASSES[provider_settings.kind](name, provider_settings, upstream_text)
         for name, provider_settings in settings.active_providers.items()
     }
 

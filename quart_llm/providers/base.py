@@ -16,6 +16,7 @@ from typing import ClassVar
 from quart_llm.config.models import ProviderSettings
 from quart_llm.errors import InvalidRequest
 from quart_llm.providers.answers import Completion, StreamChunk
+from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.schemas.chat_request import ChatRequest
 
 
@@ -25,9 +26,15 @@ class Provider(ABC):
     kind: ClassVar[str]
     unsupported_fields: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
+    def __init__(
+        self, name: str, settings: ProviderSettings, upstream_text: UpstreamText | None = None
+    ) -> None:
+        """`upstream_text` screens what this upstream says for every configured secret
+        (`build_providers` passes one for all); by default, for this provider's own key."""
         self.name = name
         self.settings = settings
+        own_key = settings.resolved_api_key()
+        self.upstream_text = upstream_text or UpstreamText([own_key] if own_key else [])
 
     async def start(self) -> None:
         """Open pooled resources; called once when serving starts."""

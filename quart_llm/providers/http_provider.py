@@ -3,9 +3,10 @@
 An adapter (`ollama`, `openai_compat`, ...) says how to build the chat body, where the routes
 are, how to parse a whole answer and the items of a stream, and what an error looks like.
 Everything else is written here once: the pooled transport, the request headers, the
-mapping of transport failures (`upstream_errors`), error statuses, bounded reads of whole
-answers, the stream read loop with its line limit, the end-of-stream rule and the in-band
-error rule (`in_band_error`).
+mapping of transport failures (`upstream_errors`), redirects and error statuses, bounded
+reads and decoding of bodies (`upstream_bodies`), what of the upstream's words may be shown
+(`upstream_text`), the stream read loop with its line limit, the end-of-stream rule and the
+in-band error rule (`in_band_error`).
 
 Upstream requests go over HTTP/1.1 on purpose: leaving an httpx HTTP/2 stream early does not
 reset it, so the upstream would keep generating. Over HTTP/1.1 closing the response drops the
@@ -36,12 +37,14 @@ from quart_llm.providers.stream_reading import StreamParser, read_stream
 from quart_llm.providers.transport import build_transport
 from quart_llm.providers.transport.errors import upstream_errors
 from quart_llm.providers.upstream_bodies import (
+    MAX_DECODED_BYTES,
     iter_body,
     parse_json_body,
     read_bounded,
     request_body,
 )
-from quart_llm.providers.upstream_errors import status_error
+from quart_llm.providers.upstream_errors import redirect_error, status_error
+from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.providers.wire.framing import DEFAULT_MAX_LINE_BYTES
 from quart_llm.providers.wire.stream_items import StreamItems
 from quart_llm.schemas.chat_request import ChatRequest
@@ -59,11 +62,15 @@ class HTTPProvider(Provider):
     stream_accept: ClassVar[str]
     stream_content_types: ClassVar[tuple[str, ...]]
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        super().__init__(name, settings)
-        self.max_line_bytes = int(settings.options.get("max_line_bytes", DEFAULT_MAX_LINE_BYTES))
-        if self.max_line_bytes < 1:
-            raise ValueError("options.max_line_bytes must be positive")
+    def __init__(
+        self, name: str, settings: ProviderSettings, upstream_text: UpstreamText | None = None
+    ) -> None:
+        super().__init__(name, settings, upstream_text)
+        options = settings.options
+        self.max_line_bytes = int(options.get("max_line_bytes", DEFAULT_MAX_LINE_BYTES))
+        self.max_decoded_bytes = int(options.get("max_decoded_bytes", MAX_DECODED_BYTES))
+        if self.max_line_bytes < 1 or self.max_decoded_bytes < 1:
+            raise ValueError("options.max_line_bytes and max_decoded_bytes must be positive")
         self._transport: httpx.AsyncBaseTransport | None = None
         self.base_url = str(settings.base_url).rstrip("/")
         self._urls: dict[str, httpx.URL] = {}
@@ -113,10 +120,6 @@ class HTTPProvider(Provider):
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def redact(self, text: str) -> str:
-        """Upstream text as it may be shown to a client (adapters remove secrets)."""
-        return text
-
     # The pipeline.
 
     async def start(self) -> None:
@@ -146,7 +149,8 @@ class HTTPProvider(Provider):
                 await self.raise_for_status(response)
                 self.require_content_type(response, *self.stream_content_types)
                 items = self.stream_items(self.max_line_bytes)
-                batches = read_stream(iter_body(response), items, parser)
+                body = iter_body(self.name, response, self.max_decoded_bytes, self.upstream_text)
+                batches = read_stream(body, items, parser)
                 async with aclosing(batches):
                     async for batch in batches:
                         yield batch
@@ -207,9 +211,13 @@ class HTTPProvider(Provider):
         return self._transport
 
     async def raise_for_status(self, response: httpx.Response) -> None:
-        """Raise the mapped UpstreamStatusError for a non-2xx answer (its body read, bounded)."""
-        if response.status_code >= 400:
-            raise await status_error(self.name, response, self.redact)
+        """Raise for a redirect (never followed, its body unread) and for an error status
+        (the mapped UpstreamStatusError, its body read, bounded)."""
+        status = response.status_code
+        if 300 <= status < 400:
+            raise redirect_error(self.name, status)
+        if status >= 400:
+            raise await status_error(self.name, response, self.upstream_text)
 
     def require_content_type(self, response: httpx.Response, *expected: str) -> None:
         """Raise unless the answer's media type is one of `expected`."""
@@ -217,7 +225,7 @@ class HTTPProvider(Provider):
         if content_type not in expected:
             raise UpstreamProtocolError(
                 self.name,
-                f"unexpected content type {content_type or 'none'!r}; "
+                f"unexpected content type {self.upstream_text.token(content_type)}; "
                 f"expected {' or '.join(expected)}",
             )
 
@@ -236,7 +244,8 @@ class HTTPProvider(Provider):
             ) as response:
                 await self.raise_for_status(response)
                 self.require_content_type(response, "application/json")
-                body = await read_bounded(response, self.max_line_bytes + 1)
+                limit = self.max_line_bytes + 1
+                body = await read_bounded(self.name, response, limit, self.upstream_text)
         if len(body) > self.max_line_bytes:
             raise UpstreamProtocolError(
                 self.name, f"the answer exceeds {self.max_line_bytes} bytes"

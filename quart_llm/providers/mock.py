@@ -17,6 +17,7 @@ from quart_llm.errors import UpstreamProtocolError, UpstreamStatusError
 from quart_llm.providers.answers import Completion, StreamChunk, TokenUsage
 from quart_llm.providers.base import Provider
 from quart_llm.providers.token_estimates import estimate_prompt_tokens
+from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.schemas.chat_request import ChatRequest
 
 DEFAULT_MODELS = ("mock-1", "mock-fail-early", "mock-fail-midway")
@@ -29,8 +30,10 @@ class MockProvider(Provider):
     kind = "mock"
     unsupported_fields = frozenset({"tools", "tool_choice", "logprobs", "top_logprobs", "n"})
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        super().__init__(name, settings)
+    def __init__(
+        self, name: str, settings: ProviderSettings, upstream_text: UpstreamText | None = None
+    ) -> None:
+        super().__init__(name, settings, upstream_text)
         options = settings.options
         self.first_token_delay = float(options.get("first_token_delay_seconds", 0.0))
         tokens_per_second = float(options.get("tokens_per_second", 0.0))

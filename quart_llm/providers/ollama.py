@@ -60,10 +60,10 @@ class OllamaProvider(HTTPProvider):
         return build_payload(request, model, stream=stream)
 
     def stream_parser(self, request: ChatRequest) -> StreamParser:
-        return OllamaAnswer(self.name, request)
+        return OllamaAnswer(self.name, request, self.upstream_text)
 
     def parse_completion(self, parsed: Any, request: ChatRequest) -> Completion:
-        answer = OllamaAnswer(self.name, request)
+        answer = OllamaAnswer(self.name, request, self.upstream_text)
         answer.check(parsed)
         delta = answer.delta(parsed)
         finish_reason, usage = answer.finish(parsed)

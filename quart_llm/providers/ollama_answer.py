@@ -17,14 +17,15 @@ import orjson
 from quart_llm.providers.answers import StreamChunk, TokenUsage, token_count
 from quart_llm.providers.stream_reading import StreamParser
 from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_text_tokens
+from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.schemas.chat_request import ChatRequest
 
 
 class OllamaAnswer(StreamParser):
     """One answer: its objects as OpenAI deltas and chunks, and what its end must report."""
 
-    def __init__(self, provider: str, request: ChatRequest) -> None:
-        super().__init__(provider)
+    def __init__(self, provider: str, request: ChatRequest, upstream_text: UpstreamText) -> None:
+        super().__init__(provider, upstream_text)
         self.prompt_estimate = estimate_prompt_tokens(request.messages)
         self.tool_calls = 0
         self.texts: list[str] = []
@@ -62,7 +63,9 @@ class OllamaAnswer(StreamParser):
         error = parsed["error"]
         if isinstance(error, Mapping):
             error = error.get("message")
-        raise self.error(error if isinstance(error, str) and error else "unknown error")
+        if isinstance(error, str) and error:
+            raise self.reported(error)
+        raise self.error("unknown error")
 
     def delta(self, parsed: Mapping[str, Any]) -> dict[str, Any]:
         """Content, reasoning and tool calls of one object, without empty fields."""

@@ -4,12 +4,11 @@ Only OpenAI's own request fields are forwarded; OpenRouter's sampling extras are
 before any I/O, as strict servers reject them, unless `options.sampling_extensions` says the
 server takes them. Streams are Server-Sent Events (parsed in `openai_stream`); a whole answer
 is complete only with a `finish_reason` on every choice. Errors inside a 200 answer follow the
-pipeline's in-band rule. Upstream text never carries the upstream key.
+pipeline's in-band rule; what the upstream says is shown as `upstream_text` allows.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,12 +20,12 @@ from quart_llm.providers.openai_stream import OpenAIStreamParser
 from quart_llm.providers.openai_wire import parse_usage, reported_error
 from quart_llm.providers.stream_reading import StreamParser
 from quart_llm.providers.upstream_errors import in_band_error
+from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.providers.wire.stream_items import SSEData
 from quart_llm.schemas.chat_request import ChatRequest
 
 _GATEWAY_FIELDS = frozenset({"provider", "model", "messages", "stream", "stream_options"})
 OPENROUTER_EXTRAS = frozenset({"top_k", "min_p", "repetition_penalty"})
-_KEY_LIKE = re.compile(r"\bsk-[\w*\-]{6,}")
 
 
 class OpenAICompatProvider(HTTPProvider):
@@ -41,8 +40,10 @@ class OpenAICompatProvider(HTTPProvider):
     stream_accept = "text/event-stream"
     stream_content_types = ("text/event-stream",)
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        super().__init__(name, settings)
+    def __init__(
+        self, name: str, settings: ProviderSettings, upstream_text: UpstreamText | None = None
+    ) -> None:
+        super().__init__(name, settings, upstream_text)
         self.request_usage = bool(settings.options.get("request_usage", True))
         self.sampling_extensions = bool(settings.options.get("sampling_extensions", False))
 
@@ -71,13 +72,6 @@ class OpenAICompatProvider(HTTPProvider):
             payload["stream_options"] = {"include_usage": True}
         return payload
 
-    def redact(self, text: str) -> str:
-        """Upstream text without the upstream key, whole or in OpenAI's masked form."""
-        key = self.settings.resolved_api_key()
-        if key:
-            text = text.replace(key, "[redacted]")
-        return _KEY_LIKE.sub("[redacted]", text)
-
     def parse_models(self, parsed: Any) -> list[str]:
         data = parsed.get("data") if isinstance(parsed, Mapping) else None
         if not isinstance(data, list):
@@ -103,14 +97,13 @@ class OpenAICompatProvider(HTTPProvider):
         return Completion(choices=choices, usage=parse_usage(parsed.get("usage")), extra=extra)
 
     def stream_parser(self, request: ChatRequest) -> StreamParser:
-        return OpenAIStreamParser(self.name, self.redact)
+        return OpenAIStreamParser(self.name, self.upstream_text)
 
     def _raise_reported_error(self, parsed: Mapping[str, Any]) -> None:
         reported = reported_error(parsed)
         if reported is not None:
-            raise in_band_error(
-                self.name, self.redact(reported[0]), started=False, status=reported[1]
-            )
+            message = self.upstream_text.excerpt(reported[0])
+            raise in_band_error(self.name, message, started=False, status=reported[1])
 
     def _check_whole_choice(self, choice: Any) -> None:
         if not isinstance(choice, dict):

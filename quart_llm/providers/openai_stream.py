@@ -9,7 +9,6 @@ top-level `error` and `finish_reason: "error"`. A first delta without a role get
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -17,13 +16,14 @@ import orjson
 from quart_llm.providers.answers import StreamChunk
 from quart_llm.providers.openai_wire import parse_usage, reported_error
 from quart_llm.providers.stream_reading import StreamParser
+from quart_llm.providers.upstream_text import UpstreamText
 
 
 class OpenAIStreamParser(StreamParser):
     """The chunks of one OpenAI-style stream."""
 
-    def __init__(self, provider: str, redact: Callable[[str], str]) -> None:
-        super().__init__(provider, redact)
+    def __init__(self, provider: str, upstream_text: UpstreamText) -> None:
+        super().__init__(provider, upstream_text)
         self.finished = False
         self.roles: set[int] = set()
 
@@ -72,4 +72,4 @@ class OpenAIStreamParser(StreamParser):
     def _raise_reported_error(self, parsed: dict[str, Any]) -> None:
         reported = reported_error(parsed)
         if reported is not None:
-            raise self.error(*reported)
+            raise self.reported(*reported)

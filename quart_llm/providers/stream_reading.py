@@ -9,13 +9,14 @@ marker is a failure unless the parser says the answer is whole (`complete`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 from quart_llm.errors import UpstreamError, UpstreamProtocolError
 from quart_llm.providers.answers import StreamChunk
 from quart_llm.providers.upstream_bodies import drain_after_end
 from quart_llm.providers.upstream_errors import in_band_error
+from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.providers.wire.framing import LineTooLongError
 from quart_llm.providers.wire.stream_items import StreamItems
 
@@ -24,12 +25,13 @@ class StreamParser:
     """Turns the items of one streamed answer into chunks; an adapter makes one per stream.
 
     The read loop sets `started` once a chunk has been handed on; a parser sets `done` when
-    the upstream's end marker arrives.
+    the upstream's end marker arrives. What the upstream says in its errors is shown only
+    through `upstream_text` (`reported`).
     """
 
-    def __init__(self, provider: str, redact: Callable[[str], str] | None = None) -> None:
+    def __init__(self, provider: str, upstream_text: UpstreamText) -> None:
         self.provider = provider
-        self.redact = redact
+        self.upstream_text = upstream_text
         self.started = False
         self.done = False
 
@@ -43,10 +45,13 @@ class StreamParser:
         raise NotImplementedError
 
     def error(self, message: str, upstream_status: int | None = None) -> UpstreamError:
-        """The error for a failure the upstream reported inside its answer."""
-        if self.redact is not None:
-            message = self.redact(message)
+        """The error, in the gateway's own words, for a failure the upstream reported inside
+        its answer."""
         return in_band_error(self.provider, message, started=self.started, status=upstream_status)
+
+    def reported(self, upstream_message: str, upstream_status: int | None = None) -> UpstreamError:
+        """The error for a failure the upstream described in its own words (excerpted)."""
+        return self.error(self.upstream_text.excerpt(upstream_message), upstream_status)
 
     def broken(self, message: str) -> UpstreamProtocolError:
         """The error for an answer that breaks the wire format."""

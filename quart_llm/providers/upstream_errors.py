@@ -1,15 +1,19 @@
-"""Errors an upstream answers with: HTTP error statuses, and errors inside a 200 answer.
+"""Errors an upstream answers with: redirects, HTTP error statuses, errors inside a 200 answer.
 
 One rule for in-band errors, whatever the wire format: before any chunk was handed on, the
 answer can still be refused properly, so it is an `UpstreamStatusError` (the error's own
 status when it carries one, else 502); after one, only the stream can tell, so it is an
-`UpstreamProtocolError` coded `upstream_stream_error`. Upstream text is shortened and, where an
-adapter redacts, never carries the upstream key.
+`UpstreamProtocolError` coded `upstream_stream_error`. Messages are the gateway's own words;
+what the upstream said is added only as `UpstreamText` lets it be shown.
+
+A redirect (3xx) is never followed and never relayed: the gateway asked one upstream, and a
+`Location` may point anywhere, carry a key, or make a cross-host hop with our credentials. It
+is a 502 `upstream_protocol_error` at once, the body unread and `Location` unrepeated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -17,17 +21,17 @@ import orjson
 
 from quart_llm.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from quart_llm.providers.upstream_bodies import read_bounded
+from quart_llm.providers.upstream_text import UpstreamText
 
 MAX_ERROR_BODY = 64 * 1024
-MAX_ERROR_MESSAGE = 500
 _BAD_GATEWAY = 502
 
 
 def in_band_error(
     provider: str, message: str, *, started: bool, status: int | None = None
 ) -> UpstreamError:
-    """The error for a failure reported inside an answer (see the module's rule)."""
-    message = message[:MAX_ERROR_MESSAGE]
+    """The error for a failure reported inside an answer (see the module's rule); `message`
+    is ready to be shown (an `UpstreamText` excerpt, or the gateway's own words)."""
     if started:
         return UpstreamProtocolError(
             provider, f"upstream failed mid-stream: {message}", code="upstream_stream_error"
@@ -46,35 +50,44 @@ def error_status(code: Any) -> int | None:
     return None
 
 
+def redirect_error(provider: str, status: int) -> UpstreamProtocolError:
+    """The error for an upstream's 3xx answer (see the module's rule)."""
+    return UpstreamProtocolError(
+        provider, f"upstream answered {status}, a redirect; upstream redirects are not followed"
+    )
+
+
 async def status_error(
-    provider: str, response: httpx.Response, redact: Callable[[str], str]
+    provider: str, response: httpx.Response, upstream_text: UpstreamText
 ) -> UpstreamStatusError:
-    """The error for an upstream's non-2xx answer; its body is read (bounded) for a message,
-    and `Retry-After` is kept where it matters (429, 503)."""
-    body = await read_bounded(response, MAX_ERROR_BODY)
-    message = _error_message(body) or f"HTTP {response.status_code}"
+    """The error for an upstream's 4xx or 5xx answer; its body is read (bounded, decoded
+    where it can be) for a message to excerpt, and `Retry-After` is kept where it matters
+    (429, 503)."""
+    try:
+        body = await read_bounded(provider, response, MAX_ERROR_BODY, upstream_text)
+    except UpstreamProtocolError:  # an encoding it cannot decode: the status still stands
+        body = b""
+    message = _error_message(body)
+    said = upstream_text.excerpt(message) if message else f"HTTP {response.status_code}"
     headers: dict[str, str] = {}
     retry_after = response.headers.get("retry-after")
     if response.status_code in (429, 503) and retry_after and retry_after.strip().isdigit():
         headers["Retry-After"] = retry_after.strip()
     return UpstreamStatusError(
         provider,
-        redact(f"upstream answered {response.status_code}: {message}"),
+        f"upstream answered {response.status_code}: {said}",
         upstream_status=response.status_code,
         headers=headers,
     )
 
 
 def _error_message(body: bytes) -> str | None:
-    """The human message of an upstream error body, whatever its shape, shortened."""
+    """The human message of an upstream error body, whatever its shape."""
     try:
         parsed: Any = orjson.loads(body.strip() or b"null")
     except orjson.JSONDecodeError:
         return None
-    message = _find_message(parsed)
-    if message is None:
-        return None
-    return message[:MAX_ERROR_MESSAGE]
+    return _find_message(parsed)
 
 
 def _find_message(parsed: Any) -> str | None:

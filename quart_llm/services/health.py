@@ -5,6 +5,9 @@ every connection limit), and the health routes answer from the last round's resu
 microseconds however busy the gateway is: a load balancer's check never waits behind
 requests. Until the first round is in, and where nothing runs the background loop (an app
 used without serving), a caller waits for one shared round, bounded by the probe timeout.
+
+Health needs no key, so a failed probe is reported as a fixed reason (`ProbeFailure`), never
+with the upstream's words: those may quote a key, an internal host or anything else.
 """
 
 from __future__ import annotations
@@ -16,10 +19,16 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from quart_llm.errors import UpstreamError
+from quart_llm.errors import (
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
 from quart_llm.lib.refreshing import Refreshing
 from quart_llm.providers.base import Provider
 from quart_llm.routing.circuit_board import CircuitBoard
+from quart_llm.schemas.health import ProbeFailure
 
 logger = logging.getLogger("quart_llm.health")
 
@@ -95,17 +104,28 @@ class HealthChecker:
     async def _probe(self, name: str) -> dict[str, Any]:
         provider = self._providers[name]
         started = time.perf_counter()
-        error: str | None = None
+        error: ProbeFailure | None = None
         try:
             async with asyncio.timeout(self._probe_timeout):
                 await provider.probe()
         except TimeoutError:
-            error = f"no answer within {self._probe_timeout:g} s"
+            error = "timeout"
         except UpstreamError as exc:
-            error = exc.detail
+            error = probe_failure(exc)
         return {
             "kind": provider.kind,
             "reachable": error is None,
             "latency_ms": round((time.perf_counter() - started) * 1000, 2),
             "error": error,
         }
+
+
+def probe_failure(error: UpstreamError) -> ProbeFailure:
+    """The fixed reason a probe failed with: what kind of failure, not what was said."""
+    if isinstance(error, UpstreamTimeout):
+        return "timeout"
+    if isinstance(error, UpstreamConnectError):
+        return "unreachable"
+    if isinstance(error, UpstreamProtocolError):
+        return "protocol_error"
+    return "upstream_error"

@@ -2,7 +2,14 @@
 authentication, the body check; on the way out the common headers; and the end of the
 request's record, finished exactly once, here: when the request is torn down, or when its
 stream has ended and been accounted for. A request whose client went away before it was
-answered (its task cancelled) is finished as `client_gone` with status 499."""
+answered (its task cancelled) is finished as `client_gone` with status 499.
+
+The gateway answers no redirect, and serves a route only at its own path. werkzeug's routing
+would answer 308 for a path it normalises (`/v1//usage`, a missing trailing slash), with a
+`Location` built from the client's `Host` header, before any key is checked (Quart sends
+such a routing redirect as it is, past the error handlers), and it serves `//v1/usage` as
+`/v1/usage`. Here every routing redirect, and every path with an empty segment, is a 404 in
+the OpenAI shape instead."""
 
 from __future__ import annotations
 
@@ -10,7 +17,8 @@ import asyncio
 import time
 
 from quart import Quart, Response, g, request
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import NotFound, UnsupportedMediaType
+from werkzeug.routing import RequestRedirect
 
 from quart_llm.errors import AuthenticationFailed
 from quart_llm.observability.request_ids import (
@@ -61,6 +69,8 @@ class RequestHooks:
             user_agent=request.headers.get("User-Agent"),
             http_version=request.http_version,
         )
+        if isinstance(request.routing_exception, RequestRedirect) or _has_empty_segment():
+            raise NotFound()
         if self.cors.enabled and self.cors.is_preflight(request):
             return self.cors.preflight_response(request)
         if request.routing_exception is not None or request.endpoint is None:
@@ -112,3 +122,9 @@ class RequestHooks:
             record.status = CLIENT_GONE_STATUS
             record.outcome = record.outcome or "client_gone"
         record.finish(self.services.metrics)
+
+
+def _has_empty_segment() -> bool:
+    """Whether the path as sent has `//` in it (werkzeug strips leading ones from
+    `request.path`, so the server's own value is read)."""
+    return "//" in str(request.scope.get("path", ""))

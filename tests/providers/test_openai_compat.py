@@ -1081,7 +1081,9 @@ async def test_upstream_text_never_carries_the_key() -> None:
         await provider.complete(chat(), "m")
     assert KEY not in info.value.message
     assert "sk-proj" not in info.value.message
-    assert "Incorrect API key provided: [redacted]." in info.value.message
+    assert "upstream answered 401: (message withheld: it quoted a credential)" in (
+        info.value.message
+    )
     await provider.aclose()
     with pytest.raises(UpstreamStatusError) as streamed:
         await mocked_chunks(sse_body({"error": {"message": message}}))

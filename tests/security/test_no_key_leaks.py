@@ -18,8 +18,7 @@ import base64
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,6 @@ from pydantic import SecretStr
 
 from quart_llm import create_app
 from quart_llm.errors import AuthenticationFailed
-from quart_llm.observability.logs import JSONFormatter
 from quart_llm.server.serving import load_hypercorn_config
 from quart_llm.services.keys import KeyRing, key_id_for_key
 from quart_llm.web.auth import authenticate
@@ -40,6 +38,7 @@ from tests.integration.gateway_with_simulators import (
 )
 from tests.simulators import OllamaSimulator, OpenAICompatSimulator
 from tests.support.live_server import LiveServer
+from tests.support.log_capture import capturing_logs
 
 KEY = "qlk_live_7Hs9dK2mPq4vX8zR1nB6tY3wF5gJ0cLe"
 HASHED_KEY = "qlk_live_Zt4Nw8Qe2Ry6Ui0Op3As7Df1Gh5Jk9Lx"
@@ -47,7 +46,6 @@ LIMITED_KEY = "qlk_live_Lm3Nb7Vc1Xz5As9Df2Gh6Jk0Qw4Er8Ty"
 WRONG_KEY = "sk-proj-Qx8vN3mK7pL2wR9tY4bH6jD1fG5sA0zEu"
 NEAR_MISS_KEY = KEY[:-1] + "f"
 SECRETS = (KEY, HASHED_KEY, LIMITED_KEY, WRONG_KEY, NEAR_MISS_KEY, UPSTREAM_KEY)
-LOGGERS = ("", "quart_llm", "hypercorn.error", "hypercorn.access")
 HYPERCORN_TOML = Path(__file__).resolve().parents[2] / "hypercorn.toml"
 PROVIDERS = ("openai", "ollama", "openrouter")
 
@@ -64,37 +62,6 @@ def forbidden_texts() -> dict[str, str]:
             base64.urlsafe_b64encode(digest).decode().rstrip("=")
         )
     return texts
-
-
-class Everything(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.texts: list[str] = []
-        self._json = JSONFormatter()
-        self._plain = logging.Formatter("%(name)s %(levelname)s %(message)s")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name.split(".")[0] == "hpack":
-            return
-        self.texts.append(self._json.format(record))
-        self.texts.append(self._plain.format(record))
-
-
-@contextmanager
-def capturing_logs() -> Iterator[Everything]:
-    handler = Everything()
-    saved = []
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        saved.append((logger, logger.level))
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        for logger, level in saved:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
 
 
 def leak_gateway_overrides(
