@@ -10,6 +10,7 @@ faster, fewer objects in every full collection afterwards).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import gc
 import getpass
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     key_id = commands.add_parser("key-id", help="print the key id that logs and limits use")
     key_id.add_argument("key", nargs="?", help="the key, or its sha256: form")
     commands.add_parser("check-config", help="validate the settings and exit")
+    commands.add_parser("migrate", help="bring the database schema up to date")
     return parser
 
 
@@ -71,11 +73,28 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigurationError as exc:
         return _configuration_error(exc)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings.database_url))
     active = ", ".join(sorted(settings.active_providers))
     print(
         f"configuration ok: env {settings.env}, providers {active}, "
         f"default {settings.default_provider}, {len(settings.api_keys)} API key(s)"
     )
+    return 0
+
+
+async def _migrate(setting: str) -> int:
+    from quart_llm.store.database import Database
+    from quart_llm.store.migrations import current_revision
+
+    database = Database(setting)
+    await database.start()
+    try:
+        revision = await current_revision(database.engine)
+    finally:
+        await database.stop()
+    where = database.url.render_as_string(hide_password=True)
+    print(f"database {where} is at revision {revision}")
     return 0
 
 

@@ -24,7 +24,7 @@ ENV_SWITCHER = "QUART_LLM_ENV"
 DEFAULT_ENV = "development"
 SETTINGS_FILES = ("settings.toml", ".secrets.toml")
 _HASHED_KEY = re.compile(r"^sha256:[0-9a-f]{64}$")
-_SECRET_FIELDS = frozenset({"api_key", "api_keys"})
+_SECRET_FIELDS = frozenset({"api_key", "api_keys", "admin_keys", "redis_url", "database_url"})
 
 
 class ConfigurationError(ValueError):

@@ -220,6 +220,9 @@ class Settings(_Strict):
     default_provider: str = "mock"
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     redis_url: str = ""
+    database_url: str = ""
+    """Where keys and usage records are kept (SQLAlchemy URL); empty: the embedded SQLite
+    file in `data/`; `sqlite://`: in memory (gone at exit)."""
     redis_key_prefix: str = Field(default="quart_llm", min_length=1, pattern=r"^[A-Za-z0-9_.:\-]+$")
     max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
     cors_origins: list[str] = Field(default_factory=list)
@@ -251,11 +254,13 @@ class Settings(_Strict):
 
     def secrets(self) -> list[str]:
         """Every secret these settings hold: the gateway's API keys (as stored), each
-        provider's upstream key (enabled or not), the metrics token and the Redis password.
+        provider's upstream key (enabled or not), the metrics token and the Redis and
+        database passwords.
         What an upstream says is screened for all of them before anyone may see it."""
         found = [key.get_secret_value() for key in self.api_keys]
         found += [p.resolved_api_key() or "" for p in self.providers.values()]
         if self.metrics.token is not None:
             found.append(self.metrics.token.get_secret_value())
         found.append(urlsplit(self.redis_url).password or "")
+        found.append(urlsplit(self.database_url).password or "")
         return [secret for secret in found if secret]

@@ -22,6 +22,7 @@ from quart_llm.services.draining import Drainer
 from quart_llm.services.health import HealthChecker
 from quart_llm.services.keys import KeyRing
 from quart_llm.services.model_catalog import ModelCatalog
+from quart_llm.store.database import Database
 
 
 @dataclass(slots=True)
@@ -38,13 +39,16 @@ class Services:
     drainer: Drainer
     router: Router
     attempter: Attempter
+    database: Database
     metrics: GatewayMetrics
     capacity: Capacity
     version: str
     ids: RandomIds = field(default_factory=RandomIds)
 
     async def start(self) -> None:
-        """Connect the quota store, open the providers' pools, start the health probes."""
+        """Migrate the database, connect the quota store, open the providers' pools, start the
+        health probes."""
+        await self.database.start()
         await self.quotas.start()
         for provider in self.providers.values():
             await provider.start()
@@ -57,6 +61,7 @@ class Services:
         for provider in self.providers.values():
             await provider.aclose()
         await self.quotas.stop()
+        await self.database.stop()
 
 
 def build_services(settings: Settings) -> Services:
@@ -87,6 +92,7 @@ def build_services(settings: Settings) -> Services:
             providers, settings.default_provider, settings.aliases, settings.fallbacks, circuits
         ),
         attempter=Attempter(circuits, metrics),
+        database=Database(settings.database_url),
         metrics=metrics,
         capacity=Capacity(settings.max_inflight),
         version=gateway_version(),
