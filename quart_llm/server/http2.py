@@ -7,9 +7,10 @@ window lets it out; the app's send waits once `BUFFER_HIGH_WATER` bytes wait, un
 lets it go on. Hypercorn lets it go on when the *popped* chunk is shorter than the low-water
 mark, which an empty pop always is, and a pop is empty exactly when the client grants no
 window; as every send also wakes the sender, which pops nothing, every send returned at once
-and the server kept the whole answer (measured: RSS up 50 to 140 MB/s for one stream). `FlowControlledStreamBuffer` lets the writer go on once what
-*remains* is under the low-water mark, so a stream holds less than the high-water mark (32 KiB)
-plus two writes, and a stalled writer reaches the read-ahead's `client_too_slow` watchdog.
+and the server kept the whole answer (measured: RSS up 50 to 140 MB/s for one stream).
+`FlowControlledStreamBuffer` lets the writer go on once what *remains* is under the low-water
+mark, so a stream holds less than the high-water mark (32 KiB) plus two writes, and a stalled
+writer reaches the read-ahead's `client_too_slow` watchdog.
 
 **A response the app did not finish** (a stream given up on, a response timeout) is reset
 (RST_STREAM INTERNAL_ERROR), and the bytes held for it are dropped. Hypercorn left the stream
