@@ -7,8 +7,8 @@ Starts `python -m quart_llm serve` (hypercorn.toml, uvloop, production settings)
 (default: this checkout), times `GET /v1/health` on one HTTP/1.1 keep-alive connection every
 20 ms for `--seconds` alone, then for `--seconds` during the flood (HEADERS + DATA + RST_STREAM
 in a loop, a new connection after each GOAWAY), and prints both summaries, the flood's streams,
-connections and GOAWAY codes, and how many of its requests reached the app (Hypercorn's
-access-log lines). Not part of `./dev bench`: a diagnostic, run by hand.
+connections and GOAWAY codes, and how many of its requests reached the app (access-log lines,
+on stdout or stderr). Not part of `./dev bench`: a diagnostic, run by hand.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def probe(port: int, seconds: float) -> tuple[list[float], Counter[int]]:
 
 
 def summary(latencies: list[float]) -> str:
-    cuts = statistics.quantiles(latencies, n=100)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return (
         f"n={len(latencies)} median={statistics.median(latencies):.1f} ms "
         f"p95={cuts[94]:.1f} ms p99={cuts[98]:.1f} ms max={max(latencies):.1f} ms"
@@ -133,7 +133,10 @@ def main() -> None:
             flooder.join(10)
         finally:
             gateway.stop()
-        access_lines = gateway.stdout_path.read_text(errors="replace").count(f"POST {CHAT_PATH}")
+        logs = (
+            path.read_text(errors="replace") for path in (gateway.stdout_path, gateway.stderr_path)
+        )
+        access_lines = sum(log.count(f"POST {CHAT_PATH}") for log in logs)
     print(f"probe alone:       {summary(alone)}")
     print(f"probe during flood: {summary(during)} statuses={dict(statuses)}")
     print(f"flood: {totals}; requests that reached the app: {access_lines}")
