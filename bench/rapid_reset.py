@@ -133,10 +133,10 @@ def main() -> None:
             flooder.join(10)
         finally:
             gateway.stop()
-        logs = (
-            path.read_text(errors="replace") for path in (gateway.stdout_path, gateway.stderr_path)
+        outputs = [gateway.stdout_path, gateway.stderr_path]
+        access_lines = sum(
+            p.read_text(errors="replace").count(f"POST {CHAT_PATH}") for p in outputs
         )
-        access_lines = sum(log.count(f"POST {CHAT_PATH}") for log in logs)
     print(f"probe alone:       {summary(alone)}")
     print(f"probe during flood: {summary(during)} statuses={dict(statuses)}")
     print(f"flood: {totals}; requests that reached the app: {access_lines}")
