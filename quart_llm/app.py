@@ -12,8 +12,9 @@ from quart_llm.config.loader import load_settings
 from quart_llm.config.models import Settings
 from quart_llm.observability.log_batching import BatchingHandler
 from quart_llm.observability.logs import configure_logging
-from quart_llm.server import http11_errors
+from quart_llm.server import http2, http11_errors
 from quart_llm.services.container import Services, build_services
+from quart_llm.web.asgi_connection import RequestTaskBoundConnection
 from quart_llm.web.blueprints import chat, health, metrics, models, usage
 from quart_llm.web.context import SERVICES_KEY
 from quart_llm.web.error_handlers import register_error_handlers
@@ -29,8 +30,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     """Build a fresh gateway app; `overrides` win over every settings layer."""
     settings = load_settings(overrides)
     http11_errors.install()
+    http2.install()
     services = build_services(settings)
     app = Quart("quart_llm", static_folder=None)
+    app.asgi_http_class = RequestTaskBoundConnection
     _configure(app, settings)
     _document(app, services.version)
     app.extensions[SERVICES_KEY] = services

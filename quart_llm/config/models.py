@@ -135,6 +135,15 @@ class SSESettings(_Strict):
     keepalive_seconds: PositiveFloat = 15.0
 
 
+class HTTP2Settings(_Strict):
+    """HTTP/2 abuse limits per connection, against rapid reset (CVE-2023-44487): a client may
+    cancel `reset_burst` unfinished streams at once and `resets_per_second` on average; past
+    that its connection gets GOAWAY (ENHANCE_YOUR_CALM) and is closed."""
+
+    resets_per_second: PositiveFloat = 10.0
+    reset_burst: PositiveInt = 100
+
+
 class HealthSettings(_Strict):
     """`/v1/health`: how long a probe may take, how long its answer is kept."""
 
@@ -234,6 +243,7 @@ class Settings(_Strict):
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     aliases: dict[str, AliasSettings] = Field(default_factory=dict)
     sse: SSESettings = SSESettings()
+    http2: HTTP2Settings = HTTP2Settings()
     health: HealthSettings = HealthSettings()
     models: ModelsSettings = ModelsSettings()
     logging: LoggingSettings = LoggingSettings()

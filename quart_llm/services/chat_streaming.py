@@ -20,9 +20,13 @@ from quart_llm.routing.route import Route
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.services.chat import ChatCall
 from quart_llm.services.container import Services
+from quart_llm.services.draining import SHUTTING_DOWN
 from quart_llm.services.keys import Principal
 from quart_llm.streaming.chat_events import StreamContext, chat_events, close_events
-from quart_llm.streaming.readahead import ReadAhead, StreamItem
+from quart_llm.streaming.readahead import CLIENT_TOO_SLOW, ReadAhead, StreamItem
+
+_OUTCOME_OF_CODE = {CLIENT_TOO_SLOW: "client_too_slow", SHUTTING_DOWN: "shutting_down"}
+"""The outcome of a stream ended by the gateway itself, by its error's code."""
 
 
 @dataclass(slots=True)
@@ -125,12 +129,18 @@ def _stream_ended(
     record.first_chunk_at = outcome.first_chunk_at
     setup_seconds = (record.upstream_started or record.started) - record.started
     record.gateway_seconds = setup_seconds + outcome.gateway_seconds
-    if outcome.completed:
-        record.outcome = "ok"
-    elif outcome.error is not None:
-        upstream = isinstance(outcome.error, UpstreamError)
-        record.outcome = "upstream_error" if upstream else "shutting_down"
+    record.outcome = _outcome_name(outcome.completed, outcome.error)
+    if outcome.error is not None:
         record.error_code = outcome.error.code
-    else:
-        record.outcome = "client_gone"
     stream.closed()
+
+
+def _outcome_name(completed: bool, error: GatewayError | None) -> str:
+    """How a stream ended, for its log line: what happened, never a guess."""
+    if completed:
+        return "ok"
+    if error is None:
+        return "client_gone"
+    if isinstance(error, UpstreamError):
+        return "upstream_error"
+    return _OUTCOME_OF_CODE.get(error.code or "", "error")

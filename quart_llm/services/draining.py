@@ -17,13 +17,15 @@ from quart_llm.errors import ServiceUnavailable
 from quart_llm.streaming.readahead import ReadAhead
 
 logger = logging.getLogger("quart_llm.draining")
+SHUTTING_DOWN = "server_shutting_down"
+"""The error code of work refused or ended by a shutdown."""
 
 
 def shutting_down_error() -> ServiceUnavailable:
     """The 503 for work refused or ended by a shutdown."""
     return ServiceUnavailable(
         "The server is shutting down; retry the request.",
-        code="server_shutting_down",
+        code=SHUTTING_DOWN,
         headers={"Retry-After": "1"},
     )
 

@@ -4,7 +4,8 @@ Chunks are relayed one event each, the moment they arrive (those that arrived to
 write). While the upstream is silent a keep-alive comment goes out every `keepalive_seconds`.
 A failure after the first byte ends the stream with one `data: {"error": ...}` event and no
 `[DONE]`, so no client takes a broken answer for a finished one. The upstream is closed in
-`finally`, whatever ends the stream.
+`finally`, whatever ends the stream; a stream given up because its client stopped reading
+ends with the read-ahead's `client_too_slow` error as its outcome.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ async def chat_events(
     """Encode an upstream stream as SSE bytes; `first` is an item already taken, if any."""
     outcome = context.outcome
     try:
+        stream.attach_writer()
         stream.heartbeat(context.keepalive_seconds)
         item = first
         if item is None:
@@ -133,6 +135,8 @@ async def chat_events(
                     continue
             item = await stream.get()
     finally:
+        if outcome.error is None and not outcome.completed:
+            outcome.error = stream.given_up()
         try:
             await stream.aclose()
         finally:

@@ -8,6 +8,10 @@ the upstream socket and memory per stream stays bounded.
 Every ending puts exactly one terminal item in the queue: `END`, or the exception that ended
 the stream (upstream errors, and time limits turned into UpstreamTimeout).
 
+A reader that takes nothing for `idle` seconds while the queue is full (its client stopped
+reading) is given up on: the upstream is closed, and the task writing the stream to the client
+(`attach_writer`) is cancelled wherever it waits, so the response ends too (`client_too_slow`).
+
 Time limits and keep-alives are watched by one timer each per stream, not by a timeout scope
 per item: the item path only notes the time. A timer that fires early (there was progress)
 re-arms itself for the new due time, so the limits are exact while the cost per item is a
@@ -37,6 +41,8 @@ END: Final = object()
 HEARTBEAT: Final = object()
 """Put in the queue when nothing else was for the keep-alive interval."""
 QUEUE_SIZE = 8
+CLIENT_TOO_SLOW = "client_too_slow"
+"""The error code of a stream given up because its client stopped reading."""
 _EARLY = 0.001
 """Timers may run this much before their time (the loop's clock resolution and rounding)."""
 
@@ -64,6 +70,7 @@ class ReadAhead:
         self._verdict: UpstreamTimeout | _ReaderGone | None = None
         self._watchdog: asyncio.TimerHandle | None = None
         self._abandoned = False
+        self._writer: asyncio.Task[object] | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
         self._heartbeat_interval = 0.0
         self._last_item_at = 0.0
@@ -89,12 +96,26 @@ class ReadAhead:
         once the stream was given up because its reader stopped reading."""
         if not self._queue.empty():
             return self._queue.get_nowait()
-        if self._abandoned:
-            return ServiceUnavailable(
-                f"the stream was given up: the client read nothing for {self._limits.idle:g} s",
-                code="client_too_slow",
-            )
+        given_up = self.given_up()
+        if given_up is not None:
+            return given_up
         return await self._queue.get()
+
+    def given_up(self) -> ServiceUnavailable | None:
+        """The `client_too_slow` error once the stream was given up because its reader
+        stopped reading, else None."""
+        if not self._abandoned:
+            return None
+        return ServiceUnavailable(
+            f"the stream was given up: the client read nothing for {self._limits.idle:g} s",
+            code=CLIENT_TOO_SLOW,
+        )
+
+    def attach_writer(self) -> None:
+        """The current task writes this stream to its client: giving the stream up cancels
+        it, wherever it waits (in the server's send, when the client stopped reading), so
+        the response ends with the stream instead of outliving it."""
+        self._writer = asyncio.current_task()
 
     def ready(self) -> StreamItem | None:
         """The next item if it has already arrived, else None (never waits)."""
@@ -189,6 +210,9 @@ class ReadAhead:
     def _give_up(self) -> None:
         logger.warning("stream from %s abandoned: the reader stopped reading", self.provider)
         self._abandoned = True
+        writer = self._writer
+        if writer is not None and writer is not asyncio.current_task():
+            writer.cancel()
 
     def _due(self) -> float:
         if self._waiting_for_reader:

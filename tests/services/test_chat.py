@@ -4,6 +4,7 @@ request's record, and that its quotas are settled exactly once however it ends."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -176,6 +177,30 @@ async def test_a_stream_left_early_counts_what_was_sent_as_an_estimate(
     await settled(services)
     report = await services.quotas.usage(CALLER.key_id)
     assert report.total.estimated_requests == 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"providers": {"mock": {"options": {"tokens_per_second": 1000}, "timeouts": {"idle": 0.2}}}}],
+)
+async def test_a_stream_whose_client_stops_reading_ends_as_client_too_slow(
+    services: Services,
+) -> None:
+    noted = record()
+    long_chat = chat(messages=[{"role": "user", "content": "word " * 80}])
+    stream = await stream_chat(services, CALLER, long_chat, noted, include_usage=False)
+
+    async def stuck_writer() -> None:
+        async with contextlib.aclosing(stream.events) as events:
+            await anext(events)
+            await asyncio.Event().wait()  # a send the client never lets through
+
+    writer = asyncio.create_task(stuck_writer())
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(writer, 5)
+    assert (noted.outcome, noted.error_code) == ("client_too_slow", "client_too_slow")
+    assert services.drainer.in_flight == 0
+    await settled(services)
 
 
 async def test_a_stream_that_fails_midway_ends_with_one_error_event(services: Services) -> None:

@@ -11,6 +11,7 @@ from .scenarios import Scenario, SimulatorConfig
 
 RESET_PAUSE = 0.05
 KEEPALIVE_EVERY = 0.5
+FIREHOSE_WRITE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,24 @@ async def play_frames(
             await exchange.send_all(odd_pieces(b"".join(frames)))
         case Scenario.PACED:
             await exchange.send_all(frames, config.token_interval)
+        case Scenario.FIREHOSE:
+            await firehose(exchange, frames, terminal, config.firehose_bytes)
         case _ if between:
             await exchange.send_all(_interleave(frames, between))
         case _:
             await exchange.send_all(frames)
     await exchange.end_stream()
+
+
+async def firehose(exchange: Exchange, frames: Sequence[bytes], terminal: int, total: int) -> None:
+    """The answer's frames but the last `terminal`, again and again, as fast as the client
+    takes them, until `total` bytes have gone; then the last frames."""
+    content = b"".join(frames[: len(frames) - terminal])
+    burst = content * max(1, FIREHOSE_WRITE // len(content))
+    while exchange.request.streamed_bytes < total:
+        await exchange.send(burst)
+        exchange.request.streamed_bytes += len(burst)
+    await exchange.send_all(frames[len(frames) - terminal :])
 
 
 def _interleave(frames: Sequence[bytes], between: bytes) -> list[bytes]:

@@ -7,7 +7,7 @@ from typing import Any
 
 @dataclass(eq=False)
 class RecordedRequest:
-    """One request as received; the last four fields are filled in while it is answered."""
+    """One request as received; the last five fields are filled in while it is answered."""
 
     method: str
     path: str
@@ -22,6 +22,8 @@ class RecordedRequest:
     images: list[str] = field(default_factory=list)
     finished_at: float | None = None
     client_closed_at: float | None = None
+    streamed_bytes: int = 0
+    """Bytes of stream body written so far (counted by the firehose scenario)."""
 
 
 class Recorder:

@@ -34,6 +34,7 @@ class Scenario(StrEnum):
     TOOL_CALLS = "tool-calls"
     THINKING = "thinking"
     USAGE_MISSING = "usage-missing"
+    FIREHOSE = "firehose"
 
 
 class UnknownScenarioError(ValueError):
@@ -65,6 +66,7 @@ class SimulatorConfig:
     hang_seconds: float = 30.0
     retry_after: int = 7
     gigantic_bytes: int = 4 * MIB
+    firehose_bytes: int = 64 * MIB
     known_models: list[str] = field(default_factory=_default_models)
     api_key: str | None = None
     fault_after: int = 3

@@ -498,6 +498,19 @@ async def test_usage_missing_drops_the_metric_fields(
     assert list(final) == [*LINE_KEYS, "done_reason"] and final["done"] is True
 
 
+@pytest.mark.parametrize("scenario", covers(Scenario.FIREHOSE))
+async def test_firehose_repeats_the_answer_until_its_byte_count(
+    ollama: OllamaSimulator, http: httpx.AsyncClient, config: SimulatorConfig, scenario: Scenario
+) -> None:
+    config.firehose_bytes = 200_000
+    result = await chat(http, ollama, scenario, stream=True)
+    lines = parse_ndjson(result.body)
+    [request] = ollama.requests
+    assert config.firehose_bytes <= request.streamed_bytes < len(result.body)
+    assert content_of(lines).startswith("".join(config.tokens) * 2)
+    assert lines[-1]["done"] is True and list(lines[-1]) == FINAL_KEYS
+
+
 def test_every_scenario_is_exercised() -> None:
     assert set(Scenario) == COVERED
 

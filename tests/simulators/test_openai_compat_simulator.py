@@ -582,6 +582,22 @@ async def test_usage_missing(
     assert "usage" not in reply
 
 
+@pytest.mark.parametrize("scenario", covers(Scenario.FIREHOSE))
+async def test_firehose_repeats_the_answer_until_its_byte_count(
+    compat: OpenAICompatSimulator,
+    http: httpx.AsyncClient,
+    config: SimulatorConfig,
+    scenario: Scenario,
+) -> None:
+    config.firehose_bytes = 200_000
+    result = await chat(http, compat, scenario, stream=True)
+    parsed = parse_sse(result.body)
+    [request] = compat.requests
+    assert config.firehose_bytes <= request.streamed_bytes < len(result.body)
+    assert content_of(chunks_of(parsed)).startswith(TEXT + TEXT)
+    assert parsed.events[-1].data == "[DONE]"
+
+
 def test_every_scenario_is_exercised() -> None:
     assert set(Scenario) == COVERED
 

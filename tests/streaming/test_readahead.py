@@ -192,3 +192,31 @@ async def test_a_first_byte_limit_longer_than_idle_is_shortened_after_the_first_
     assert "no data for 0.1 s" in items[-1].message
     assert asyncio.get_running_loop().time() - started < 0.4
     await stream.aclose()
+
+
+async def test_giving_up_cancels_the_attached_writer_wherever_it_waits() -> None:
+    source = Source([0] * 100)
+    stream = ReadAhead("p", source.chunks(), limits(idle=0.1))
+    stream.start()
+
+    async def stuck_writer() -> None:
+        stream.attach_writer()
+        await asyncio.Event().wait()  # a send the client never lets through
+
+    writer = asyncio.create_task(stuck_writer())
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(writer, 2)
+    assert source.closed.is_set()
+    given_up = stream.given_up()
+    assert given_up is not None and given_up.code == "client_too_slow"
+    await stream.aclose()
+
+
+async def test_a_stream_that_ends_is_not_given_up_and_its_writer_lives_on() -> None:
+    stream = ReadAhead("p", Source([0, 0]).chunks(), limits(idle=0.1))
+    stream.attach_writer()
+    stream.start()
+    assert len(await drain(stream)) == 3
+    await asyncio.sleep(0.3)
+    assert stream.given_up() is None
+    await stream.aclose()
