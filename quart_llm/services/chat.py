@@ -2,9 +2,12 @@
 
 A chat request is one `ChatCall`: routed and admitted once, with one `Deadline` for all its
 waits, answered by the first route that answers (retries and fallbacks), and settled exactly
-once however it ends, through `ChatCall.settle`: the real usage replaces the reservation. A
-whole answer settles before it is sent; a stream settles when it ends (disconnects included).
-What the call learns goes into the request's record; the web layer finishes the record.
+once however it ends, through `ChatCall.settle`: the real usage replaces the reservation. The
+upstream is asked for what was reserved: the call's request carries the output limit decided at
+admission, and a whole answer past it is cut here (a stream, in `chat_events`; the counting
+rules are in `streaming/output_limit`). A whole answer settles before it is sent; a stream
+settles when it ends (disconnects included). What the call learns goes into the request's
+record; the web layer finishes the record.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from quart_llm.errors import UpstreamTimeout
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.providers.answers import Completion, TokenUsage
-from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_text_tokens
+from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_tokens_for_chars
 from quart_llm.quotas.service import Admission
 from quart_llm.quotas.stores.usage_counts import UsageRecord
 from quart_llm.routing.deadline import Deadline
@@ -27,6 +30,7 @@ from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.services.container import Services
 from quart_llm.services.draining import shutting_down_error
 from quart_llm.services.keys import Principal
+from quart_llm.streaming.output_limit import FINISH_AT_LIMIT, capped_usage, text_over_limit
 
 PROVIDER_HEADER = "X-Quart-LLM-Provider"
 
@@ -45,6 +49,7 @@ class ChatCall:
 
     services: Services
     request: ChatRequest
+    """The request as the upstream gets it: with the output limit decided at admission."""
     record: RequestRecord
     route: Route
     """The route asked for, then the one that answered."""
@@ -62,7 +67,7 @@ class ChatCall:
         cls, services: Services, principal: Principal, request: ChatRequest, record: RequestRecord
     ) -> ChatCall:
         """Route the request (refusing what its provider cannot do), then take its quotas:
-        a concurrency slot and its worst case in tokens."""
+        a concurrency slot and its worst case in tokens, which sets its output limit."""
         route = resolve_route(
             services.providers, services.settings.default_provider, request.model, request.provider
         )
@@ -71,8 +76,9 @@ class ChatCall:
         route.provider.check_supported(request)
         prompt_estimate = estimate_prompt_tokens(request.messages)
         admission = await services.quotas.admit(
-            principal.key_id, prompt_estimate, request.output_limit
+            principal.key_id, prompt_estimate, request.output_limit, request.n or 1
         )
+        request = request.with_output_limit(admission.output_limit)
         return cls(services, request, record, route, prompt_estimate, admission)
 
     async def first_answer[T](self, attempt: Callable[[Route, Deadline], Awaitable[T]]) -> T:
@@ -128,7 +134,7 @@ async def complete_chat(
     if task is not None:
         services.drainer.add_answer(task)
     try:
-        completion = await call.first_answer(whole_answer_attempt(request))
+        completion = await call.first_answer(whole_answer_attempt(call.request))
     except asyncio.CancelledError:
         if task is not None and services.drainer.forced:
             call.settle_later(None)
@@ -143,7 +149,9 @@ async def complete_chat(
         record.upstream_seconds = time.perf_counter() - (record.upstream_started or 0.0)
         if task is not None:
             services.drainer.remove_answer(task)
-    usage = completion.usage or _estimated_usage(completion, call.prompt_estimate)
+    usage, record.output_cut = _held_to_limit(
+        completion, call.prompt_estimate, call.admission.output_cap
+    )
     record.usage = usage
     await call.settle(usage)
     return WholeAnswer(_completion_body(call, completion, usage), call.headers)
@@ -166,11 +174,40 @@ def whole_answer_attempt(
     return attempt
 
 
-def _estimated_usage(completion: Completion, prompt_estimate: int) -> TokenUsage:
-    text = "".join(
-        str(choice.get("message", {}).get("content") or "") for choice in completion.choices
+def _held_to_limit(
+    completion: Completion, prompt_estimate: int, cap: int | None
+) -> tuple[TokenUsage, bool]:
+    """The answer's usage (the upstream's, or estimated), never past the output limit `cap`,
+    and whether the answer was over it: then it keeps the share of its text that fits and
+    every choice ends with "length"."""
+    chars = sum(len(text) for text, _, _ in _output_texts(completion))
+    usage = completion.usage or TokenUsage(
+        prompt_estimate, estimate_tokens_for_chars(chars), estimated=True
     )
-    return TokenUsage(prompt_estimate, estimate_text_tokens(text), estimated=True)
+    if cap is None:
+        return usage, False
+    reported = completion.usage is not None and not completion.usage.estimated
+    if not (usage.completion_tokens > cap if reported else text_over_limit(chars, cap)):
+        return capped_usage(usage, cap), False
+    share = cap / usage.completion_tokens
+    for text, message, key in _output_texts(completion):
+        message[key] = text[: int(len(text) * share)]
+    for choice in completion.choices:
+        choice["finish_reason"] = FINISH_AT_LIMIT
+    return capped_usage(usage, cap), True
+
+
+def _output_texts(completion: Completion) -> list[tuple[str, dict[str, Any], str]]:
+    """Each text of the answer's messages (content, reasoning) with where it is kept."""
+    texts = []
+    for choice in completion.choices:
+        message = choice.get("message")
+        if isinstance(message, dict):
+            for key in ("content", "reasoning"):
+                text = message.get(key)
+                if isinstance(text, str) and text:
+                    texts.append((text, message, key))
+    return texts
 
 
 def _completion_body(call: ChatCall, completion: Completion, usage: TokenUsage) -> dict[str, Any]:
