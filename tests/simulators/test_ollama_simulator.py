@@ -498,6 +498,22 @@ async def test_usage_missing_drops_the_metric_fields(
     assert list(final) == [*LINE_KEYS, "done_reason"] and final["done"] is True
 
 
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("scenario", covers(Scenario.IGNORE_LIMIT))
+async def test_ignore_limit_runs_past_num_predict(
+    ollama: OllamaSimulator,
+    http: httpx.AsyncClient,
+    config: SimulatorConfig,
+    scenario: Scenario,
+    stream: bool,
+) -> None:
+    config.runaway_tokens = 20
+    result = await chat(http, ollama, scenario, stream=stream, options={"num_predict": 3})
+    lines = parse_ndjson(result.body + (b"" if stream else b"\n"))
+    assert content_of(lines) == "".join((config.tokens * 3)[:20])
+    assert (lines[-1]["done_reason"], lines[-1]["eval_count"]) == ("stop", 20)
+
+
 def test_every_scenario_is_exercised() -> None:
     assert set(Scenario) == COVERED
 
