@@ -123,6 +123,8 @@ async def test_a_stream_past_the_limit_is_cut_there(upstreams: Upstreams, provid
         (recorded,) = simulator.requests
         closed_at = await asyncio.to_thread(simulator.wait_for_client_close, recorded, 5.0)
         window, report = await charged(client, key, 1)
+    lag_ms = (closed_at - ended_at) * 1000
+    print(f"{provider}: the upstream saw the close {lag_ms:+.1f} ms from the stream's end")
     assert response.status_code == 200, response.text
     parsed = parse_sse(response.text)
     assert parsed.done and parsed.errors == []
