@@ -42,6 +42,8 @@ class RequestRecord:
     """Time spent waiting for a whole answer, retries and fallbacks included."""
     first_chunk_at: float | None = None
     usage: TokenUsage | None = None
+    output_cut: bool = False
+    """The upstream went past the output limit; the answer was cut there."""
     retries: int = 0
     fallbacks: int = 0
     outcome: str | None = None
@@ -119,6 +121,7 @@ class RequestRecord:
                 "prompt_tokens": usage.prompt_tokens if usage else None,
                 "completion_tokens": usage.completion_tokens if usage else None,
                 "tokens_estimated": usage.estimated if usage else None,
+                "output_cut": self.output_cut,
                 "retries": self.retries,
                 "fallbacks": self.fallbacks,
                 "error_code": self.error_code,

@@ -2,9 +2,13 @@
 
 Only OpenAI's own request fields are forwarded; OpenRouter's sampling extras are refused (400)
 before any I/O, as strict servers reject them, unless `options.sampling_extensions` says the
-server takes them. Streams are Server-Sent Events (parsed in `openai_stream`); a whole answer
-is complete only with a `finish_reason` on every choice. Errors inside a 200 answer follow the
-pipeline's in-band rule; what the upstream says is shown as `upstream_text` allows.
+server takes them. The output limit goes as `max_tokens` (or `max_completion_tokens`) as the
+client named it, and a limit the gateway set as `max_tokens`, the name every such server reads;
+`options.max_tokens_field = "max_completion_tokens"` sends it under that name instead, for
+servers that refuse `max_tokens` (OpenAI's reasoning models). Streams are Server-Sent Events
+(parsed in `openai_stream`); a whole answer is complete only with a `finish_reason` on every
+choice. Errors inside a 200 answer follow the pipeline's in-band rule; what the upstream says
+is shown as `upstream_text` allows.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from quart_llm.schemas.chat_request import ChatRequest
 
 _GATEWAY_FIELDS = frozenset({"provider", "model", "messages", "stream", "stream_options"})
 OPENROUTER_EXTRAS = frozenset({"top_k", "min_p", "repetition_penalty"})
+_LIMIT_FIELDS = ("max_tokens", "max_completion_tokens")
 
 
 class OpenAICompatProvider(HTTPProvider):
@@ -46,6 +51,10 @@ class OpenAICompatProvider(HTTPProvider):
         super().__init__(name, settings, upstream_text)
         self.request_usage = bool(settings.options.get("request_usage", True))
         self.sampling_extensions = bool(settings.options.get("sampling_extensions", False))
+        limit_field = settings.options.get("max_tokens_field", "max_tokens")
+        if limit_field not in _LIMIT_FIELDS:
+            raise ValueError("options.max_tokens_field must be " + " or ".join(_LIMIT_FIELDS))
+        self.max_tokens_field: str = limit_field
 
     def check_supported(self, request: ChatRequest) -> None:
         """vLLM, llama.cpp and LM Studio accept top_k, min_p and repetition_penalty when the
@@ -68,6 +77,8 @@ class OpenAICompatProvider(HTTPProvider):
             for message in request.messages
         ]
         payload["stream"] = stream
+        if self.max_tokens_field == "max_completion_tokens" and "max_tokens" in payload:
+            payload.setdefault("max_completion_tokens", payload.pop("max_tokens"))
         if stream and self.request_usage:
             payload["stream_options"] = {"include_usage": True}
         return payload

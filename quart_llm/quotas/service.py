@@ -1,8 +1,14 @@
 """What the routes ask of quotas: count a request, admit a chat, settle it when it ends.
 
-A chat is admitted by taking a concurrency slot and reserving its worst case in tokens (the
-prompt estimate plus `max_tokens`, or the tier's default); when it ends, however it ends, the
-real usage replaces the reservation and the slot is freed. When the store is unreachable the
+A chat is admitted by taking a concurrency slot and reserving its worst case in tokens: the
+prompt estimate plus its output limit for every choice asked for. The output limit is decided
+here, once, and the call holds the upstream to it: the client's `max_tokens` (or
+`max_completion_tokens`); without one, the tier's `default_max_tokens` when the key has a token
+budget, and no limit when it has none (the upstream's own default applies, as nothing was
+reserved). When the chat ends, however it ends, the real usage replaces the reservation and
+the slot is freed; a settlement takes a window at most one reservation past its budget (when
+the upstream counted more prompt tokens than the estimate), so across every replica a budget is
+never exceeded by more than one request's reservation. When the store is unreachable the
 configured policy decides: fail open (serve, log loudly, count it) or fail closed (503).
 """
 
@@ -31,6 +37,11 @@ class Admission:
     """What a chat took when it was admitted, to give back or settle when it ends."""
 
     key_id: str
+    output_limit: int | None = None
+    """Output tokens per choice the upstream is told, and held to (None: no limit)."""
+    output_cap: int | None = None
+    """Output tokens of the whole answer, every choice together (None: no limit); with a token
+    budget, what the reservation holds for the output."""
     reserved: int = 0
     token_limits: tuple[WindowLimit, ...] = ()
     windows: tuple[int, ...] = ()
@@ -104,19 +115,24 @@ class QuotaService:
         if not decision.allowed:
             raise headers.failed_authentications_refused(decision)
 
-    async def admit(self, key_id: str, prompt_estimate: int, max_tokens: int | None) -> Admission:
-        """Take a concurrency slot and reserve tokens; raise 429 (or 503) when refused."""
-        admission = Admission(key_id)
+    async def admit(
+        self, key_id: str, prompt_estimate: int, max_tokens: int | None, choices: int = 1
+    ) -> Admission:
+        """Decide the output limit, take a concurrency slot and reserve tokens; raise 429 (or
+        503) when refused. `choices` is how many answers were asked for (`n`)."""
         policy = self.policy(key_id)
+        budgeted = self.enabled and bool(policy.tokens)
+        limit = max_tokens or (policy.default_max_tokens if budgeted else None)
+        cap = limit * choices if limit is not None else None
+        admission = Admission(key_id, output_limit=limit, output_cap=cap)
         if not self.enabled:
             return admission
         try:
             try:
                 if policy.concurrent_streams:
                     await self._take_slot(admission, policy.concurrent_streams)
-                if policy.tokens:
-                    needed = prompt_estimate + (max_tokens or policy.default_max_tokens)
-                    await self._reserve(admission, policy.tokens, needed)
+                if cap is not None and budgeted:
+                    await self._reserve(admission, policy.tokens, prompt_estimate + cap)
             except QuotaBackendUnavailable:
                 self._store_failed("admission")
         except BaseException:
@@ -161,6 +177,7 @@ class QuotaService:
                     admission.token_limits,
                     admission.windows,
                     used - admission.reserved,
+                    overdraft=admission.reserved,
                 )
             if record is not None and self.enabled:
                 await self.store.record_usage(admission.key_id, record, self.usage_periods)

@@ -277,6 +277,14 @@ class ChatRequest(_Wire):
         """The requested cap on output tokens (`max_completion_tokens` wins)."""
         return self.max_completion_tokens or self.max_tokens
 
+    def with_output_limit(self, limit: int | None) -> ChatRequest:
+        """This request with `limit` as its cap on output tokens, for the upstream: the same
+        request when it already names a cap (or there is none to add), else a copy whose
+        `max_tokens` is set (the name every OpenAI-compatible server and the adapters read)."""
+        if limit is None or self.output_limit is not None:
+            return self
+        return self.model_copy(update={"max_tokens": limit})
+
     @property
     def stop_sequences(self) -> list[str] | None:
         """`stop` as a list, or None."""

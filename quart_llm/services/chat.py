@@ -2,9 +2,12 @@
 
 A chat request is one `ChatCall`: routed and admitted once, with one `Deadline` for all its
 waits, answered by the first route that answers (retries and fallbacks), and settled exactly
-once however it ends, through `ChatCall.settle`: the real usage replaces the reservation. A
-whole answer settles before it is sent; a stream settles when it ends (disconnects included).
-What the call learns goes into the request's record; the web layer finishes the record.
+once however it ends, through `ChatCall.settle`: the real usage replaces the reservation. The
+upstream is asked for what was reserved: the call's request carries the output limit decided at
+admission, and a whole answer past it is cut here (a stream, in `chat_events`; the counting
+rules are in `streaming/output_limit`). A whole answer settles before it is sent; a stream
+settles when it ends (disconnects included). What the call learns goes into the request's
+record; the web layer finishes the record.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from quart_llm.errors import UpstreamTimeout
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.providers.answers import Completion, TokenUsage
-from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_text_tokens
+from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_tokens_for_chars
 from quart_llm.quotas.service import Admission
 from quart_llm.quotas.stores.usage_counts import UsageRecord
 from quart_llm.routing.deadline import Deadline
@@ -28,6 +31,7 @@ from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.services.container import Services
 from quart_llm.services.draining import shutting_down_error
 from quart_llm.services.keys import Principal
+from quart_llm.streaming.output_limit import FINISH_AT_LIMIT, capped_usage, text_over_limit
 
 PROVIDER_HEADER = "X-Quart-LLM-Provider"
 
@@ -47,6 +51,7 @@ class ChatCall:
 
     services: Services
     request: ChatRequest
+    """The request as the upstream gets it: with the output limit decided at admission."""
     record: RequestRecord
     plan: RoutePlan
     prompt_estimate: int
@@ -68,7 +73,7 @@ class ChatCall:
     ) -> ChatCall:
         """Plan the request's routes (refusing what no provider of them can do), take a place
         in the process's capacity, then its quotas: a concurrency slot and its worst case in
-        tokens."""
+        tokens, which sets its output limit."""
         plan = services.router.plan(request)
         record.provider = plan.routes[0].provider.name
         record.model = plan.routes[0].model
@@ -80,12 +85,13 @@ class ChatCall:
             raise
         try:
             admission = await services.quotas.admit(
-                principal.key_id, prompt_estimate, request.output_limit
+                principal.key_id, prompt_estimate, request.output_limit, request.n or 1
             )
         except BaseException:
             services.capacity.give_back()
             services.router.settled(plan)
             raise
+        request = request.with_output_limit(admission.output_limit)
         return cls(services, request, record, plan, prompt_estimate, admission)
 
     async def first_answer[T](self, attempt: Callable[[Route, Deadline], Awaitable[T]]) -> T:
@@ -147,7 +153,7 @@ async def complete_chat(
     if task is not None:
         services.drainer.add_answer(task)
     try:
-        completion = await call.first_answer(whole_answer_attempt(request))
+        completion = await call.first_answer(whole_answer_attempt(call.request))
     except asyncio.CancelledError:
         if task is not None and services.drainer.forced:
             call.settle_later(None)
@@ -162,7 +168,9 @@ async def complete_chat(
         record.upstream_seconds = time.perf_counter() - (record.upstream_started or 0.0)
         if task is not None:
             services.drainer.remove_answer(task)
-    usage = completion.usage or _estimated_usage(completion, call.prompt_estimate)
+    usage, record.output_cut = _held_to_limit(
+        completion, call.prompt_estimate, call.admission.output_cap
+    )
     record.usage = usage
     await call.settle(usage)
     return WholeAnswer(_completion_body(call, completion, usage), call.headers)
@@ -185,11 +193,40 @@ def whole_answer_attempt(
     return attempt
 
 
-def _estimated_usage(completion: Completion, prompt_estimate: int) -> TokenUsage:
-    text = "".join(
-        str(choice.get("message", {}).get("content") or "") for choice in completion.choices
+def _held_to_limit(
+    completion: Completion, prompt_estimate: int, cap: int | None
+) -> tuple[TokenUsage, bool]:
+    """The answer's usage (the upstream's, or estimated), never past the output limit `cap`,
+    and whether the answer was over it: then it keeps the share of its text that fits and
+    every choice ends with "length"."""
+    chars = sum(len(text) for text, _, _ in _output_texts(completion))
+    usage = completion.usage or TokenUsage(
+        prompt_estimate, estimate_tokens_for_chars(chars), estimated=True
     )
-    return TokenUsage(prompt_estimate, estimate_text_tokens(text), estimated=True)
+    if cap is None:
+        return usage, False
+    reported = completion.usage is not None and not completion.usage.estimated
+    if not (usage.completion_tokens > cap if reported else text_over_limit(chars, cap)):
+        return capped_usage(usage, cap), False
+    share = cap / usage.completion_tokens
+    for text, message, key in _output_texts(completion):
+        message[key] = text[: int(len(text) * share)]
+    for choice in completion.choices:
+        choice["finish_reason"] = FINISH_AT_LIMIT
+    return capped_usage(usage, cap), True
+
+
+def _output_texts(completion: Completion) -> list[tuple[str, dict[str, Any], str]]:
+    """Each text of the answer's messages (content, reasoning) with where it is kept."""
+    texts = []
+    for choice in completion.choices:
+        message = choice.get("message")
+        if isinstance(message, dict):
+            for key in ("content", "reasoning"):
+                text = message.get(key)
+                if isinstance(text, str) and text:
+                    texts.append((text, message, key))
+    return texts
 
 
 def _completion_body(call: ChatCall, completion: Completion, usage: TokenUsage) -> dict[str, Any]:

@@ -61,7 +61,7 @@ async def stream_chat(
     call = await ChatCall.admit(services, principal, request, record)
     keepalive = services.settings.sse.keepalive_seconds
     try:
-        readahead, first = await call.first_answer(_stream_attempt(request, keepalive))
+        readahead, first = await call.first_answer(_stream_attempt(call.request, keepalive))
     except BaseException:
         call.settle_later(None)
         raise
@@ -76,6 +76,8 @@ async def stream_chat(
         prompt_estimate=call.prompt_estimate,
         request_id=current_request_id.get(),
         observe_gap=services.metrics.chunk_gap.labels(provider).observe,
+        output_cap=call.admission.output_cap,
+        choices=request.n or 1,
     )
     events = chat_events(readahead, first, context)
     stream = EventStream(events, call.headers, partial(close_events, events, readahead, context))
@@ -126,6 +128,7 @@ def _stream_ended(
     call.settle_later(usage)
     record = call.record
     record.usage = usage
+    record.output_cut = outcome.cut_at_limit
     record.first_chunk_at = outcome.first_chunk_at
     setup_seconds = (record.upstream_started or record.started) - record.started
     record.gateway_seconds = setup_seconds + outcome.gateway_seconds

@@ -368,6 +368,31 @@ def test_openai_kind_accepts_every_openai_field() -> None:
     provider.check_supported(chat(**OPENAI_FIELDS))
 
 
+@pytest.mark.parametrize(
+    ("limits", "sent"),
+    [
+        ({"max_tokens": 7}, {"max_completion_tokens": 7}),
+        ({"max_completion_tokens": 5}, {"max_completion_tokens": 5}),
+        ({"max_tokens": 7, "max_completion_tokens": 5}, {"max_completion_tokens": 5}),
+        ({}, {}),
+    ],
+)
+def test_max_tokens_field_names_the_limit_for_servers_that_refuse_max_tokens(
+    limits: dict[str, int], sent: dict[str, int]
+) -> None:
+    def limits_sent(options: dict[str, str]) -> dict[str, Any]:
+        settings = settings_for("openai", "http://upstream.test/v1", options=options)
+        payload = OpenAICompatProvider("up", settings).chat_payload(
+            chat(**limits), "m", stream=False
+        )
+        return {name: value for name, value in payload.items() if name.startswith("max_")}
+
+    assert limits_sent({"max_tokens_field": "max_completion_tokens"}) == sent
+    assert limits_sent({}) == limits, "as the client named them by default"
+    with pytest.raises(ValueError, match="max_tokens_field"):
+        limits_sent({"max_tokens_field": "n"})
+
+
 def test_max_line_bytes_must_be_positive(flavor: Flavor) -> None:
     settings = settings_for(flavor, "http://upstream.test/v1", options={"max_line_bytes": 0})
     with pytest.raises(ValueError, match="max_line_bytes"):

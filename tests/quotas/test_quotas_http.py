@@ -95,6 +95,25 @@ async def test_token_budget_reserves_then_settles_with_real_usage() -> None:
     assert refused.headers["RateLimit-Limit"] == "100"
 
 
+async def test_the_upstream_is_held_to_the_tiers_default_only_under_a_budget() -> None:
+    budgeted = limited_app(
+        tokens=[{"count": 1000, "period_seconds": 3600}], default_max_tokens=3, requests=[]
+    )
+    async with budgeted.test_app():
+        held = await (await chat(budgeted)).get_json()
+        own = await (await chat(budgeted, max_tokens=5)).get_json()
+    unbudgeted = limited_app(default_max_tokens=3, requests=[])
+    async with unbudgeted.test_app():
+        free = await (await chat(unbudgeted)).get_json()
+    assert held["choices"][0]["message"]["content"] == "This is a"
+    assert (held["choices"][0]["finish_reason"], held["usage"]["completion_tokens"]) == (
+        "length",
+        3,
+    )
+    assert own["usage"]["completion_tokens"] == 5, "the client's own limit wins"
+    assert free["choices"][0]["finish_reason"] == "stop", "no budget, no limit of the gateway's"
+
+
 async def test_a_request_that_can_never_fit_is_refused_before_the_upstream() -> None:
     app = limited_app(tokens=[{"count": 50, "period_seconds": 60}], requests=[])
     async with app.test_app():

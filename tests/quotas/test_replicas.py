@@ -1,19 +1,23 @@
-"""Three real gateway processes sharing one real Redis: limits hold exactly across replicas,
-and an outage of Redis is handled as configured and recovered from."""
+"""Real gateway processes sharing one real Redis: limits hold exactly across replicas, a token
+budget is never exceeded by more than one request's reservation, and an outage of Redis is
+handled as configured and recovered from."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio
 
 from quart_llm.services.keys import key_id_for_key
+from tests.simulators import OpenAICompatSimulator, SimulatorConfig
 from tests.support.gateway_process import GatewayProcess, gateway_processes
 from tests.support.redis_server import RedisServer
 
@@ -109,6 +113,54 @@ async def test_concurrency_cap_of_5_never_has_more_open(replicas: list[GatewayPr
     assert statuses.count(429) == 20
     again = await spread(replicas, 3, STREAM_KEY, "POST", "/v1/chat/stream", body)
     assert again == [200, 200, 200], "every slot came back when its stream ended"
+
+
+async def test_a_budget_is_never_exceeded_by_more_than_one_reservation(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Every answer goes past its limit (2,000 tokens) and its prompt is counted higher
+    upstream than estimated (203 tokens for 104), so each settles above its reservation."""
+    budget, default_max_tokens = 2000, 50
+    prompt = "a " * 200
+    reservation = -(-len(prompt) // 4) + 4 + default_max_tokens
+    settings: dict[str, Any] = {
+        "api_keys": [TOKEN_KEY],
+        "redis_url": redis_url,
+        "redis_key_prefix": redis_prefix,
+        "default_provider": "upstream",
+        "limits": {
+            "default": {
+                "requests": [],
+                "concurrent_streams": 0,
+                "tokens": [{"count": budget, "period_seconds": 3600}],
+                "default_max_tokens": default_max_tokens,
+            }
+        },
+    }
+    body = {"model": "upstream/ignore-limit", "messages": [{"role": "user", "content": prompt}]}
+    raw = redis.asyncio.Redis.from_url(redis_url)
+    with OpenAICompatSimulator(SimulatorConfig()) as upstream:
+        settings["providers"] = {
+            "upstream": {"kind": "openai", "base_url": f"{upstream.base_url}/v1"}
+        }
+        with gateway_processes(2, settings) as gateways:
+            left_in_window = 3600 - time.time() % 3600
+            if left_in_window < 30:
+                await asyncio.sleep(left_in_window + 0.1)  # all in one budget window
+            statuses = []
+            for _ in range(3):
+                statuses += await spread(
+                    gateways, 24, TOKEN_KEY, "POST", "/v1/chat/completions", body
+                )
+    try:
+        window = int(time.time()) // 3600
+        key = f"{redis_prefix}:tok:{key_id_for_key(TOKEN_KEY)}:{budget}:3600:{window}"
+        charged = int(await raw.get(key) or 0)
+    finally:
+        await raw.aclose()
+    assert statuses.count(200) == budget // reservation, "admitted exactly what fits"
+    assert set(statuses) == {200, 429}
+    assert budget < charged <= budget + reservation
 
 
 @pytest.mark.parametrize("policy", ["closed", "open"])

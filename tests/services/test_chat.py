@@ -16,6 +16,7 @@ from quart_llm.config.loader import load_settings
 from quart_llm.errors import RateLimited, UpstreamStatusError, UpstreamTimeout
 from quart_llm.observability.request_ids import current_request_id
 from quart_llm.observability.request_record import RequestRecord
+from quart_llm.providers.answers import Completion
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.services.chat import PROVIDER_HEADER, complete_chat
 from quart_llm.services.chat_streaming import EventStream, stream_chat
@@ -241,3 +242,45 @@ async def test_a_stream_never_read_is_still_closed_and_settled(services: Service
     report = await services.quotas.usage(CALLER.key_id)
     assert report.total.requests == 1 and report.total.estimated_requests == 1
     await read_all(await stream_chat(services, CALLER, chat(), record(), include_usage=False))
+
+
+BUDGET_OF_4 = {
+    "limits": {
+        "default": {
+            "tokens": [{"count": 10_000, "period_seconds": 3600}],
+            "default_max_tokens": 4,
+        }
+    }
+}
+
+
+@pytest.mark.parametrize("overrides", [BUDGET_OF_4])
+@pytest.mark.parametrize(
+    ("words", "kept", "finish_reason"),
+    [(100, 16, "length"), (12, 60, "stop")],
+    ids=["past-the-bound-on-text", "within-it"],
+)
+async def test_a_whole_answer_without_usage_is_held_to_its_limit_by_its_text(
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    words: int,
+    kept: int,
+    finish_reason: str,
+) -> None:
+    """No usage from the upstream: cut only past 16 characters a token (64 here), keeping
+    4 characters a token; either way never charged more than the 4 tokens of the limit."""
+    text = "word " * words
+
+    async def runaway(request: ChatRequest, model: str) -> Completion:
+        message = {"role": "assistant", "content": text}
+        return Completion([{"index": 0, "message": message, "finish_reason": "stop"}])
+
+    monkeypatch.setattr(services.providers["mock"], "complete", runaway)
+    noted = record()
+    answer = await complete_chat(services, CALLER, chat(), noted)
+    (choice,) = answer.body["choices"]
+    assert choice["message"]["content"] == text[:kept]
+    assert choice["finish_reason"] == finish_reason
+    assert answer.body["usage"]["completion_tokens"] == 4
+    assert answer.body["usage"]["estimated"] is True
+    assert noted.output_cut is (finish_reason == "length")

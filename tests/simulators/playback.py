@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import cycle, islice
 from typing import Any
 
 from .exchange import Exchange, Headers
@@ -49,6 +50,9 @@ def make_plan(
         content = ()
     elif scenario is Scenario.GIGANTIC_CHUNK:
         content = ("x" * config.gigantic_bytes,)
+    elif scenario is Scenario.IGNORE_LIMIT:
+        content = tuple(islice(cycle(config.tokens), config.runaway_tokens))
+        limit = None
     finish_reason = "tool_calls" if tool_call else "stop"
     if limit is not None and 0 <= limit < len(content):
         content, finish_reason = content[:limit], "length"
@@ -128,7 +132,7 @@ async def play_frames(
             await exchange.send_all(frames[: len(frames) - terminal])
         case Scenario.SPLIT_CHUNKS:
             await exchange.send_all(odd_pieces(b"".join(frames)))
-        case Scenario.PACED:
+        case Scenario.PACED | Scenario.IGNORE_LIMIT:
             await exchange.send_all(frames, config.token_interval)
         case Scenario.FIREHOSE:
             await firehose(exchange, frames, terminal, config.firehose_bytes)

@@ -35,6 +35,7 @@ class Scenario(StrEnum):
     THINKING = "thinking"
     USAGE_MISSING = "usage-missing"
     FIREHOSE = "firehose"
+    IGNORE_LIMIT = "ignore-limit"
 
 
 class UnknownScenarioError(ValueError):
@@ -70,6 +71,8 @@ class SimulatorConfig:
     known_models: list[str] = field(default_factory=_default_models)
     api_key: str | None = None
     fault_after: int = 3
+    runaway_tokens: int = 2000
+    """How many tokens the ignore-limit scenario makes (paced like `paced` when streamed)."""
     tool_name: str = "get_weather"
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Tokyo"})
 

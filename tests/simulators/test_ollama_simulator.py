@@ -511,6 +511,22 @@ async def test_firehose_repeats_the_answer_until_its_byte_count(
     assert lines[-1]["done"] is True and list(lines[-1]) == FINAL_KEYS
 
 
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("scenario", covers(Scenario.IGNORE_LIMIT))
+async def test_ignore_limit_runs_past_num_predict(
+    ollama: OllamaSimulator,
+    http: httpx.AsyncClient,
+    config: SimulatorConfig,
+    scenario: Scenario,
+    stream: bool,
+) -> None:
+    config.runaway_tokens = 20
+    result = await chat(http, ollama, scenario, stream=stream, options={"num_predict": 3})
+    lines = parse_ndjson(result.body + (b"" if stream else b"\n"))
+    assert content_of(lines) == "".join((config.tokens * 3)[:20])
+    assert (lines[-1]["done_reason"], lines[-1]["eval_count"]) == ("stop", 20)
+
+
 def test_every_scenario_is_exercised() -> None:
     assert set(Scenario) == COVERED
 

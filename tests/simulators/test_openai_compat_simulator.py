@@ -598,6 +598,25 @@ async def test_firehose_repeats_the_answer_until_its_byte_count(
     assert parsed.events[-1].data == "[DONE]"
 
 
+@pytest.mark.parametrize("scenario", covers(Scenario.IGNORE_LIMIT))
+async def test_ignore_limit_runs_past_max_tokens(
+    compat: OpenAICompatSimulator,
+    http: httpx.AsyncClient,
+    config: SimulatorConfig,
+    scenario: Scenario,
+) -> None:
+    config.runaway_tokens = 20
+    options: dict[str, Any] = {"stream_options": {"include_usage": True}}
+    result = await chat(http, compat, scenario, stream=True, max_tokens=3, **options)
+    chunks = chunks_of(parse_sse(result.body))
+    assert content_of(chunks) == "".join((config.tokens * 3)[:20])
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "stop"
+    assert chunks[-1]["usage"]["completion_tokens"] == 20
+    reply = single(await chat(http, compat, scenario, stream=False, max_tokens=3), compat)
+    assert reply["usage"]["completion_tokens"] == 20
+    assert reply["choices"][0]["finish_reason"] == "stop"
+
+
 def test_every_scenario_is_exercised() -> None:
     assert set(Scenario) == COVERED
 

@@ -157,3 +157,90 @@ async def test_gaps_between_chunks_are_observed() -> None:
     _ = [w async for w in stream]
     assert len(gaps) == 2
     assert all(gap > 0.04 for gap in gaps), "each gap spans the upstream's pause"
+
+
+async def open_watched_stream(steps: list[Step], closed: list[bool]) -> ReadAhead:
+    """`open_stream`, noting in `closed` whether the upstream was closed before its end."""
+
+    async def watched() -> AsyncIterator[list[StreamChunk]]:
+        ended = False
+        try:
+            async for batch in scripted(steps):
+                yield batch
+            ended = True
+        finally:
+            closed.append(not ended)
+
+    timeouts = ProviderTimeouts(connect=1, first_byte=2, idle=10, total=20)
+    readahead = ReadAhead("up", watched(), Deadline.start(timeouts))
+    readahead.start()
+    return readahead
+
+
+async def test_an_upstream_past_the_limit_is_cut_there_and_closed() -> None:
+    finished, closed = Finished(), list[bool]()
+    runaway: list[Step] = [[delta(letter)] for letter in "abcdefghij"]
+    readahead = await open_watched_stream([*runaway, 5.0, [finish(TokenUsage(7, 10))]], closed)
+    writes = [w async for w in chat_events(readahead, None, context(finished, output_cap=3))]
+    sent = events(writes)
+    assert "".join(e["choices"][0]["delta"].get("content", "") for e in sent[:-2]) == "abc"
+    assert sent[-3]["choices"] == [
+        {"index": 0, "delta": {}, "finish_reason": "length", "logprobs": None}
+    ]
+    usage = sent[-2]["usage"]
+    assert (usage["completion_tokens"], usage["prompt_tokens"], usage["estimated"]) == (3, 7, True)
+    assert sent[-1] == "[DONE]"
+    assert closed == [True], "the upstream was closed before it ended"
+    (ended,) = finished.contexts
+    assert ended.outcome.completed and ended.outcome.cut_at_limit
+    assert ended.final_usage().completion_tokens == 3
+
+
+async def test_an_upstream_that_keeps_the_limit_is_relayed_as_it_is() -> None:
+    finished = Finished()
+    length = StreamChunk([{"index": 0, "delta": {}, "finish_reason": "length"}], TokenUsage(7, 3))
+    readahead = await open_stream([[delta("a"), delta("b")], [delta("c")], [length]])
+    writes = [w async for w in chat_events(readahead, None, context(finished, output_cap=3))]
+    sent = events(writes)
+    assert [e["choices"][0]["finish_reason"] for e in sent[:-2]] == [None, None, None, "length"]
+    assert sent[-2]["usage"] == {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}
+    assert not finished.contexts[0].outcome.cut_at_limit
+
+
+async def test_deltas_packed_with_text_are_cut_by_a_bound_on_text() -> None:
+    readahead = await open_stream([[delta("x" * 32)], [delta("y")], [finish(TokenUsage(7, 9))]])
+    writes = [w async for w in chat_events(readahead, None, context(Finished(), output_cap=2))]
+    sent = events(writes)
+    assert sent[0]["choices"][0]["delta"] == {"content": "x" * 32}, "16 characters a token"
+    assert sent[1]["choices"][0]["finish_reason"] == "length", "a 33rd character is cut"
+    assert sent[2]["usage"]["completion_tokens"] == 2
+
+
+async def test_the_charge_never_exceeds_the_limit() -> None:
+    finished = Finished()
+    readahead = await open_stream([[delta("abcd")], [finish(TokenUsage(7, 40))]])
+    writes = [w async for w in chat_events(readahead, None, context(finished, output_cap=10))]
+    assert events(writes)[-2]["usage"]["completion_tokens"] == 10
+    assert events(writes)[-3]["choices"][0]["finish_reason"] == "stop"
+
+
+async def test_several_choices_share_the_limit_and_each_open_one_ends() -> None:
+    two = StreamChunk(
+        [
+            {"index": 0, "delta": {"content": "a"}, "finish_reason": None},
+            {"index": 1, "delta": {"content": "b"}, "finish_reason": "stop"},
+        ]
+    )
+    steps: list[Step] = [[two], [delta("c")], [delta("d")], [delta("e")], [finish()]]
+    readahead = await open_stream(steps)
+    stream_context = context(Finished(), output_cap=4, choices=2)
+    sent = events([w async for w in chat_events(readahead, None, stream_context)])
+    assert [[c["delta"].get("content") for c in e["choices"]] for e in sent[:4]] == [
+        ["a", "b"],
+        ["c"],
+        ["d"],
+        [None],
+    ]
+    assert sent[3]["choices"] == [
+        {"index": 0, "delta": {}, "finish_reason": "length", "logprobs": None}
+    ], "only the choice still open ends at the limit"

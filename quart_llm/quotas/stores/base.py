@@ -73,10 +73,17 @@ class QuotaStore(ABC):
 
     @abstractmethod
     async def settle_tokens(
-        self, subject: str, limits: Sequence[WindowLimit], windows: Sequence[int], delta: int
+        self,
+        subject: str,
+        limits: Sequence[WindowLimit],
+        windows: Sequence[int],
+        delta: int,
+        *,
+        overdraft: int = 0,
     ) -> None:
         """Apply `delta` (real usage minus reservation, may be negative) to the windows of a
-        reservation; a window that has already expired is left alone."""
+        reservation; a window that has already expired is left alone. A positive delta takes
+        a window at most `overdraft` past its count (`limit_math.settled_tokens`)."""
 
     @abstractmethod
     async def acquire_lease(

@@ -37,3 +37,16 @@ def token_state(limit: WindowLimit, window: int, used: int, now: float) -> Limit
     """The state of a token budget with `used` units spent in fixed window `window`."""
     reset = (window + 1) * limit.period_seconds - now
     return LimitState(limit, max(limit.count - used, 0), reset)
+
+
+def settled_tokens(used: int, delta: int, count: int, overdraft: int) -> int:
+    """A token window's units after a settlement of `delta`: never below zero, and a charge
+    beyond the reservation takes the window at most `overdraft` past its `count` (a window
+    already further past, through another settlement, is not lowered by a charge).
+
+    Every reservation fits its window when admitted, so with `overdraft` set to the settled
+    reservation a window never exceeds its budget by more than one request's reservation."""
+    settled = max(used + delta, 0)
+    if delta > 0:
+        settled = max(used, min(settled, count + overdraft))
+    return settled

@@ -22,6 +22,7 @@ from quart_llm.quotas.stores.limit_math import (
     check_limits,
     emission_interval_us,
     request_state,
+    settled_tokens,
     token_state,
 )
 from quart_llm.quotas.stores.usage_counts import (
@@ -197,7 +198,13 @@ class MemoryQuotaStore(QuotaStore):
         return entry.value
 
     async def settle_tokens(
-        self, subject: str, limits: Sequence[WindowLimit], windows: Sequence[int], delta: int
+        self,
+        subject: str,
+        limits: Sequence[WindowLimit],
+        windows: Sequence[int],
+        delta: int,
+        *,
+        overdraft: int = 0,
     ) -> None:
         if len(limits) != len(windows):
             raise ValueError("one window per limit")
@@ -205,7 +212,7 @@ class MemoryQuotaStore(QuotaStore):
         for limit, window in zip(limits, windows, strict=True):
             entry = self._tokens.get((subject, limit.count, limit.period_seconds))
             if entry is not None and entry.number == window and entry.ends_at > now:
-                entry.value = max(entry.value + delta, 0)
+                entry.value = settled_tokens(entry.value, delta, limit.count, overdraft)
 
     def _live_leases(self, subject: str, now: float) -> _Leases | None:
         """The subject's leases with the expired ones gone; None (and forgotten) when none."""

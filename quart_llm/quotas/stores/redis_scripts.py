@@ -101,15 +101,23 @@ return result
 SETTLE_TOKENS = (
     _PRELUDE
     + """
--- KEYS[i]: a window key; ARGV[1]: delta; ARGV[i+1]: the second its window ends.
--- A window that has ended, or whose key is gone, is left alone; values never go below 0.
+-- KEYS[i]: a window key; ARGV[1]: delta; ARGV[2]: overdraft; ARGV[2i+1], ARGV[2i+2]: the
+-- second its window ends and its count. A window that has ended, or whose key is gone, is
+-- left alone; values never go below 0, and a charge takes a window at most `overdraft` past
+-- its count (the rule of `limit_math.settled_tokens`).
 local sec = now_s_us()
 local delta = tonumber(ARGV[1])
+local overdraft = tonumber(ARGV[2])
 for i = 1, #KEYS do
-  if sec < tonumber(ARGV[i + 1]) then
+  if sec < tonumber(ARGV[2 * i + 1]) then
     local value = redis.call('GET', KEYS[i])
     if value then
-      redis.call('SET', KEYS[i], fmt(math.max(tonumber(value) + delta, 0)), 'KEEPTTL')
+      local used = tonumber(value)
+      local settled = math.max(used + delta, 0)
+      if delta > 0 then
+        settled = math.max(used, math.min(settled, tonumber(ARGV[2 * i + 2]) + overdraft))
+      end
+      redis.call('SET', KEYS[i], fmt(settled), 'KEEPTTL')
     end
   end
 end

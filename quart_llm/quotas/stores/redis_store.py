@@ -187,7 +187,13 @@ class RedisQuotaStore(QuotaStore):
         return Decision(True, states, windows=windows)
 
     async def settle_tokens(
-        self, subject: str, limits: Sequence[WindowLimit], windows: Sequence[int], delta: int
+        self,
+        subject: str,
+        limits: Sequence[WindowLimit],
+        windows: Sequence[int],
+        delta: int,
+        *,
+        overdraft: int = 0,
     ) -> None:
         if len(limits) != len(windows):
             raise ValueError("one window per limit")
@@ -197,8 +203,12 @@ class RedisQuotaStore(QuotaStore):
             self._key("tok", subject, limit.count, limit.period_seconds, window)
             for limit, window in zip(limits, windows, strict=True)
         ]
-        ends = [(w + 1) * lim.period_seconds for lim, w in zip(limits, windows, strict=True)]
-        await self._run("settle", keys, [delta, *ends])
+        ends_and_counts = [
+            n
+            for lim, w in zip(limits, windows, strict=True)
+            for n in ((w + 1) * lim.period_seconds, lim.count)
+        ]
+        await self._run("settle", keys, [delta, overdraft, *ends_and_counts])
 
     async def acquire_lease(
         self, subject: str, cap: int, lease_id: str, ttl_seconds: float

@@ -11,6 +11,7 @@ import random
 import pytest
 
 from quart_llm.quotas.stores.base import WindowLimit
+from quart_llm.quotas.stores.limit_math import settled_tokens
 from quart_llm.quotas.stores.memory_store import MemoryQuotaStore
 from quart_llm.quotas.stores.usage_counts import UsageCounters, UsageRecord
 from tests.quotas.conftest import FakeClock, StoreHarness
@@ -140,6 +141,35 @@ async def test_settle_gives_back_and_charges_extra(store_harness: StoreHarness) 
     small = await store.reserve_tokens("k", [limit], 100)
     await store.settle_tokens("k", [limit], small.windows, 50)
     assert (await store.reserve_tokens("k", [limit], 0)).states[0].remaining == 850
+
+
+async def test_a_charge_takes_a_window_at_most_the_overdraft_past_its_count(
+    store_harness: StoreHarness,
+) -> None:
+    store, limit = store_harness.store, WindowLimit(100, 3600)
+    first = await store.reserve_tokens("k", [limit], 60)
+    second = await store.reserve_tokens("k", [limit], 40)
+    await store.settle_tokens("k", [limit], first.windows, 500, overdraft=60)
+    await store.settle_tokens("k", [limit], second.windows, 10, overdraft=40)
+    await store.settle_tokens("k", [limit], first.windows, -100)
+    left = await store.reserve_tokens("k", [limit], 0)
+    assert left.states[0].remaining == 40, "160 (100 + 60, not lowered to 140), then 60"
+
+
+@pytest.mark.parametrize(
+    ("used", "delta", "overdraft", "settled"),
+    [
+        (100, -30, 0, 70),
+        (10, -30, 0, 0),
+        (90, 5, 0, 95),
+        (90, 50, 0, 100),
+        (90, 50, 20, 120),
+        (130, 5, 20, 130),
+        (130, -5, 20, 125),
+    ],
+)
+def test_settled_tokens(used: int, delta: int, overdraft: int, settled: int) -> None:
+    assert settled_tokens(used, delta, 100, overdraft) == settled
 
 
 async def test_settle_against_another_window_is_left_alone(store_harness: StoreHarness) -> None:
