@@ -80,7 +80,10 @@ def _document(app: Quart, version: str) -> None:
             "version": version,
             "description": "A streaming API gateway for large language models.",
         },
-        security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        security_schemes={
+            "bearerAuth": {"type": "http", "scheme": "bearer"},
+            "adminAuth": {"type": "http", "scheme": "bearer", "bearer_format": "admin key"},
+        },
         security=[{"bearerAuth": []}],
         swagger_ui_path=None,
         redoc_ui_path=None,

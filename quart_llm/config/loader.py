@@ -115,15 +115,21 @@ def _check_cross_fields(settings: Settings) -> None:
 
 
 def _check_keys(settings: Settings) -> None:
-    for index, key in enumerate(settings.api_keys):
-        value = key.get_secret_value()
-        if not value.strip():
-            raise ConfigurationError(f"setting api_keys[{index}]: empty key")
-        if value.startswith("sha256:") and not _HASHED_KEY.match(value):
-            raise ConfigurationError(
-                f"setting api_keys[{index}]: a hashed key must be 'sha256:' and 64 lower-case "
-                "hex digits (python -m quart_llm hash-key KEY prints one)"
-            )
+    for field, keys in (("api_keys", settings.api_keys), ("admin_keys", settings.admin_keys)):
+        for index, key in enumerate(keys):
+            value = key.get_secret_value()
+            if not value.strip():
+                raise ConfigurationError(f"setting {field}[{index}]: empty key")
+            if value.startswith("sha256:") and not _HASHED_KEY.match(value):
+                raise ConfigurationError(
+                    f"setting {field}[{index}]: a hashed key must be 'sha256:' and 64 lower-case "
+                    "hex digits (python -m quart_llm hash-key KEY prints one)"
+                )
+    shared = {k.get_secret_value() for k in settings.api_keys} & {
+        k.get_secret_value() for k in settings.admin_keys
+    }
+    if shared:
+        raise ConfigurationError("setting admin_keys: an admin key may not also be an API key")
     if settings.env == "production" and not settings.api_keys:
         raise ConfigurationError(
             "setting api_keys: production needs at least one API key "

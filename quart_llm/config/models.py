@@ -226,6 +226,8 @@ class Settings(_Strict):
 
     env: str
     api_keys: list[SecretStr] = Field(default_factory=list)
+    admin_keys: list[SecretStr] = Field(default_factory=list)
+    """Keys of the admin API (`/admin/v1/*`): never API keys, and API keys never open it."""
     default_provider: str = "mock"
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     redis_url: str = ""
@@ -263,11 +265,11 @@ class Settings(_Strict):
         return {name: p for name, p in self.providers.items() if p.is_active}
 
     def secrets(self) -> list[str]:
-        """Every secret these settings hold: the gateway's API keys (as stored), each
+        """Every secret these settings hold: the gateway's API and admin keys (as stored), each
         provider's upstream key (enabled or not), the metrics token and the Redis and
         database passwords.
         What an upstream says is screened for all of them before anyone may see it."""
-        found = [key.get_secret_value() for key in self.api_keys]
+        found = [key.get_secret_value() for key in (*self.api_keys, *self.admin_keys)]
         found += [p.resolved_api_key() or "" for p in self.providers.values()]
         if self.metrics.token is not None:
             found.append(self.metrics.token.get_secret_value())

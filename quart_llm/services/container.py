@@ -31,6 +31,7 @@ class Services:
 
     settings: Settings
     keyring: KeyRing
+    admin_keyring: KeyRing
     providers: dict[str, Provider]
     health: HealthChecker
     models: ModelCatalog
@@ -76,6 +77,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         keyring=KeyRing(settings.api_keys),
+        admin_keyring=KeyRing(settings.admin_keys),
         providers=providers,
         health=HealthChecker(providers, probe_timeout, settings.health.cache_seconds, circuits),
         models=ModelCatalog(

@@ -11,6 +11,7 @@ from quart_llm.errors import AuthenticationFailed
 from quart_llm.services.keys import KeyRing, Principal
 
 PUBLIC_ATTRIBUTE = "_quart_llm_public"
+ADMIN_ATTRIBUTE = "_quart_llm_admin"
 PUBLIC_ENDPOINTS = frozenset({"openapi"})
 """Endpoints registered by extensions, which cannot carry the attribute: the OpenAPI document."""
 
@@ -19,6 +20,17 @@ def public[F: Callable[..., Any]](func: F) -> F:
     """Mark a route as reachable without an API key."""
     setattr(func, PUBLIC_ATTRIBUTE, True)
     return func
+
+
+def admin[F: Callable[..., Any]](func: F) -> F:
+    """Mark a route as the admin API's: only an admin key opens it (never an API key)."""
+    setattr(func, ADMIN_ATTRIBUTE, True)
+    return func
+
+
+def is_admin(func: Callable[..., Any]) -> bool:
+    """Whether a route belongs to the admin API."""
+    return bool(getattr(func, ADMIN_ATTRIBUTE, False))
 
 
 def is_public(endpoint: str, func: Callable[..., Any]) -> bool:
@@ -45,6 +57,14 @@ def authenticate(keyring: KeyRing, authorization: str | None) -> Principal:
             "Missing API key: send 'Authorization: Bearer <key>'.", code="missing_api_key"
         )
     return keyring.authenticate(token)
+
+
+def current_admin() -> Principal:
+    """The admin calling the current request (an admin route's caller)."""
+    principal = g.get("admin")
+    if not isinstance(principal, Principal):
+        raise AuthenticationFailed("Admin authentication required.", code="missing_api_key")
+    return principal
 
 
 def current_principal() -> Principal:

@@ -29,8 +29,8 @@ from quart_llm.observability.request_ids import (
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.chat_streaming import EventStream
 from quart_llm.services.container import Services
-from quart_llm.services.keys import Principal
-from quart_llm.web.auth import authenticate, is_public
+from quart_llm.services.keys import KeyRing, Principal
+from quart_llm.web.auth import authenticate, is_admin, is_public
 from quart_llm.web.cors import CORSPolicy
 from quart_llm.web.request_body import read_json_body
 from quart_llm.web.responses import EVENT_STREAM_KEY, add_missing_headers
@@ -77,8 +77,12 @@ class RequestHooks:
             return None
         if request.endpoint not in HEALTH_ENDPOINTS:
             self.services.drainer.refuse_if_draining()
-        if not is_public(request.endpoint, self.app.view_functions[request.endpoint]):
-            g.principal = await self._authenticate()
+        view = self.app.view_functions[request.endpoint]
+        if is_admin(view):
+            g.admin = await self._authenticate(self.services.admin_keyring)
+            g.record.key_id = g.admin.key_id
+        elif not is_public(request.endpoint, view):
+            g.principal = await self._authenticate(self.services.keyring)
             g.record.key_id = g.principal.key_id
         if request.method in BODY_METHODS:
             if request.mimetype != "application/json":
@@ -86,10 +90,10 @@ class RequestHooks:
             await read_json_body(request, self.services.settings.max_body_bytes)
         return None
 
-    async def _authenticate(self) -> Principal:
+    async def _authenticate(self, keyring: KeyRing) -> Principal:
         """The caller; a client address that keeps failing gets 429s instead of 401s."""
         try:
-            return authenticate(self.services.keyring, request.headers.get("Authorization"))
+            return authenticate(keyring, request.headers.get("Authorization"))
         except AuthenticationFailed:
             await self.services.quotas.count_failed_authentication(request.remote_addr or "unknown")
             raise
