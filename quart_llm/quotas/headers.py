@@ -1,29 +1,53 @@
-"""Rate-limit headers: the IETF RateLimit fields for request limits, OpenAI-style
-`X-RateLimit-*-Tokens` for token budgets, and the 429 that names the limit it hit."""
+"""Rate-limit headers, and the 429 that names the limit it hit.
+
+Two forms of the IETF fields go out together. The current draft's (draft-ietf-httpapi-
+ratelimit-headers-10 and later): `RateLimit-Policy`, a list of every policy of the key
+(`"requests-60";q=600;w=60`; token budgets with `qu="tokens"`), and `RateLimit`, the policy
+with the least left (`"requests-60";r=599;t=1`). And the earlier drafts' trio that deployed
+clients read (`RateLimit-Limit`, `-Remaining`, `-Reset`), for that same policy; the earlier
+`RateLimit-Policy` syntax is the one field not kept, its name now being the current draft's.
+Token budgets also carry OpenAI's `X-RateLimit-*-Tokens`, which its SDK users read.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from quart_llm.errors import RateLimited
-from quart_llm.quotas.stores.base import Decision, LimitState
+from quart_llm.quotas.stores.base import Decision, LimitState, WindowLimit
 
 
-def tightest(decision: Decision) -> LimitState | None:
+def tightest(states: Sequence[LimitState]) -> LimitState | None:
     """The limit with the least allowance left (the one a client should watch)."""
-    if not decision.states:
+    if not states:
         return None
-    return min(decision.states, key=lambda state: (state.remaining, -state.reset_seconds))
+    return min(states, key=lambda state: (state.remaining, -state.reset_seconds))
 
 
-def request_limit_headers(state: LimitState) -> dict[str, str]:
-    """The IETF RateLimit headers of a request limit."""
+def request_limit_headers(states: Sequence[LimitState], unit: str = "requests") -> dict[str, str]:
+    """The IETF RateLimit fields of these limits (all of one unit), both drafts' forms; the
+    current state is the limit with the least left."""
+    current = tightest(states)
+    if current is None:
+        return {}
+    quota_unit = "" if unit == "requests" else f';qu="{unit}"'
+    remaining = max(current.remaining, 0)
+    reset = math.ceil(current.reset_seconds)
     return {
-        "RateLimit-Limit": str(state.limit.count),
-        "RateLimit-Remaining": str(max(state.remaining, 0)),
-        "RateLimit-Reset": str(math.ceil(state.reset_seconds)),
-        "RateLimit-Policy": f"{state.limit.count};w={state.limit.period_seconds}",
+        "RateLimit-Policy": ", ".join(
+            f'"{_name(unit, s.limit)}";q={s.limit.count};w={s.limit.period_seconds}{quota_unit}'
+            for s in states
+        ),
+        "RateLimit": f'"{_name(unit, current.limit)}";r={remaining};t={reset}',
+        "RateLimit-Limit": str(current.limit.count),
+        "RateLimit-Remaining": str(remaining),
+        "RateLimit-Reset": str(reset),
     }
+
+
+def _name(unit: str, limit: WindowLimit) -> str:
+    return f"{unit}-{limit.period_seconds}"
 
 
 def token_limit_headers(state: LimitState) -> dict[str, str]:
@@ -43,10 +67,9 @@ def retry_after(seconds: float) -> str:
 def requests_refused(decision: Decision) -> RateLimited:
     """The 429 for a request limit, naming it."""
     limit = decision.refused_by
-    state = next((s for s in decision.states if s.limit == limit), None)
     headers = {"Retry-After": retry_after(decision.retry_after_seconds)}
-    if state is not None:
-        headers.update(request_limit_headers(state))
+    if decision.states:
+        headers.update(request_limit_headers(decision.states))
     described = f"{limit.count} requests per {limit.period_seconds} s" if limit else "requests"
     return RateLimited(
         f"Rate limit reached for this API key: {described}. "
@@ -62,7 +85,7 @@ def tokens_refused(decision: Decision, needed: int) -> RateLimited:
     state = next((s for s in decision.states if s.limit == limit), None)
     headers = {"Retry-After": retry_after(decision.retry_after_seconds)}
     if state is not None:
-        headers.update(request_limit_headers(state))
+        headers.update(request_limit_headers([state], unit="tokens"))
         headers.update(token_limit_headers(state))
     described = f"{limit.count} tokens per {limit.period_seconds} s" if limit else "tokens"
     remaining = state.remaining if state is not None else 0
@@ -94,6 +117,8 @@ def streams_refused(cap: int) -> RateLimited:
         code="concurrency_limit_exceeded",
         headers={
             "Retry-After": "1",
+            "RateLimit-Policy": f'"concurrency";q={cap};qu="concurrent-requests"',
+            "RateLimit": '"concurrency";r=0;t=1',
             "RateLimit-Limit": str(cap),
             "RateLimit-Remaining": "0",
             "RateLimit-Reset": "1",

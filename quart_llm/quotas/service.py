@@ -157,7 +157,7 @@ class QuotaService:
         admission.reserved = n
         admission.token_limits = limits
         admission.windows = decision.windows
-        state = headers.tightest(decision)
+        state = headers.tightest(decision.states)
         if state is not None:
             admission.headers.update(headers.token_limit_headers(state))
 

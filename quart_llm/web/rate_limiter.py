@@ -71,10 +71,8 @@ class GatewayRateLimiter(RateLimiter):
         if request.routing_exception is not None or self.is_exempt(request.endpoint):
             return
         decision = await self.quotas.count_request(await self.key_function())
-        if decision is not None:
-            state = headers.tightest(decision)
-            if state is not None:
-                g.rate_limit_headers = headers.request_limit_headers(state)
+        if decision is not None and decision.states:
+            g.rate_limit_headers = headers.request_limit_headers(decision.states)
 
     async def _after_request(self, response: Response) -> Response:
         limit_headers = g.get("rate_limit_headers")

@@ -33,7 +33,11 @@ async def test_request_limit_refuses_with_the_openai_shape_and_ietf_headers() ->
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
     assert answers[0].headers["RateLimit-Limit"] == "3"
-    assert answers[0].headers["RateLimit-Policy"] == "3;w=3600"
+    assert answers[0].headers["RateLimit-Policy"] == '"requests-3600";q=3;w=3600'
+    assert [a.headers["RateLimit"] for a in answers[:3]] == [
+        f'"requests-3600";r={left};t={answers[i].headers["RateLimit-Reset"]}'
+        for i, left in enumerate((2, 1, 0))
+    ]
     refused = answers[3]
     error = (await refused.get_json())["error"]
     assert error["type"] == "rate_limit_error"
@@ -65,7 +69,11 @@ async def test_several_windows_at_once_name_the_one_that_refused() -> None:
         refused = await client.get("/v1/models", headers=AUTH)
     assert refused.status_code == 429
     assert "2 requests per 86400 s" in (await refused.get_json())["error"]["message"]
-    assert refused.headers["RateLimit-Policy"] == "2;w=86400"
+    policies = '"requests-60";q=100;w=60, "requests-86400";q=2;w=86400'
+    assert refused.headers["RateLimit-Policy"] == policies, "every policy of the key"
+    assert refused.headers["RateLimit"].startswith('"requests-86400";r=0;t='), (
+        "the one that refused"
+    )
 
 
 async def test_token_budget_reserves_then_settles_with_real_usage() -> None:
