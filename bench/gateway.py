@@ -115,5 +115,5 @@ class Gateway:
                 for line in stderr:
                     if line.startswith(b"{"):
                         json_lines += 1
-                        access_lines += b'"logger":"quart_llm.access"' in line
+                        access_lines += b'"scope":"quart_llm.access"' in line
         return json_lines, access_lines

@@ -169,6 +169,26 @@ class LoggingSettings(_Strict):
         return level.upper() if isinstance(level, str) else level
 
 
+class TracingSettings(_Strict):
+    """OpenTelemetry traces, off unless `enabled` or the standard `OTEL_*` variables ask for
+    them (`observability/tracing` decides). `exporter` "none" still makes spans: trace ids in
+    log lines and `traceparent` sent upstream, with nothing exported."""
+
+    enabled: bool = False
+    exporter: Literal["otlp", "console", "none"] = "otlp"
+    endpoint: AnyHttpUrl | None = None
+    """The OTLP/HTTP traces URL (`http://collector:4318/v1/traces`); none: the exporter's
+    own `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`, or localhost."""
+    service_name: str = Field(default="quart-llm", min_length=1)
+    """`service.name`, unless `OTEL_SERVICE_NAME` names it."""
+    sample_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    """Share of new traces kept (a client's sampled flag is followed); `OTEL_TRACES_SAMPLER`
+    replaces this."""
+    capture_content: bool = False
+    """Put prompts and answers on spans (`gen_ai.input.messages`, `gen_ai.output.messages`):
+    they may hold personal data, so only when the operator opts in."""
+
+
 class MetricsSettings(_Strict):
     """`/metrics` needs `Authorization: Bearer <token>`, or is open when `public` is true."""
 
@@ -251,6 +271,7 @@ class Settings(_Strict):
     logging: LoggingSettings = LoggingSettings()
     limits: LimitsSettings = LimitsSettings()
     metrics: MetricsSettings = MetricsSettings()
+    tracing: TracingSettings = TracingSettings()
 
     @field_validator("redis_url")
     @classmethod

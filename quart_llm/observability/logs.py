@@ -1,5 +1,12 @@
 """Log output: one JSON object per line in production, readable lines in development.
 
+A JSON line follows the OpenTelemetry Logs Data Model: its top-level fields in snake_case
+(`timestamp`, `severity_text`, `severity_number`, `body`, `scope`, `event_name`, `trace_id`,
+`span_id`) and its attributes beside them, flat, under their semantic-convention names
+(`http.route`, `gen_ai.usage.input_tokens`, `exception.type`), the gateway's own under
+`quart_llm.`. Every line logged while a request is served carries its `quart_llm.request_id`,
+and its `trace_id` and `span_id` when it is traced (`RequestContextFilter`).
+
 Configured when serving starts, on the `quart_llm` logger only, so importing the package or
 building an app in a test never rewires the host application's logging.
 """
@@ -12,9 +19,11 @@ import time
 from typing import Any
 
 import orjson
+from opentelemetry import trace
 
 from quart_llm.config.models import LoggingSettings
 from quart_llm.observability.log_batching import BatchingHandler
+from quart_llm.observability.request_ids import current_request_id
 
 _HANDLER_MARK = "_quart_llm_handler"
 _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -24,26 +33,51 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
 }
 
 
+SEVERITY_NUMBERS = {"DEBUG": 5, "INFO": 9, "WARNING": 13, "ERROR": 17, "CRITICAL": 21}
+"""Python's levels on the OpenTelemetry severity scale (DEBUG, INFO, WARN, ERROR, FATAL)."""
+
+
 class JSONFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message and the extras."""
+    """One JSON object per record, in the OpenTelemetry Logs Data Model's fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
+            "severity_text": record.levelname,
+            "severity_number": SEVERITY_NUMBERS.get(record.levelname, 9),
+            "body": record.getMessage(),
+            "scope": record.name,
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception.type"] = record.exc_info[0].__qualname__
+            entry["exception.message"] = str(record.exc_info[1])
+            entry["exception.stacktrace"] = self.formatException(record.exc_info)
         line = orjson.dumps(entry, default=str).decode()
         # JSON escapes C0 controls; C1 controls and U+2028/9, which some viewers take for line
         # breaks or terminal commands, are written as \\u escapes too.
         return line if line.isascii() else line.translate(_JSON_ESCAPES)
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds the request id, and the current span's trace and span ids, to every record
+    logged while a request is served (a record that names its own keeps them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = record.__dict__
+        if "quart_llm.request_id" not in fields:
+            request_id = current_request_id.get()
+            if request_id is not None:
+                fields["quart_llm.request_id"] = request_id
+        if "trace_id" not in fields:
+            context = trace.get_current_span().get_span_context()
+            if context.is_valid:
+                fields["trace_id"] = format(context.trace_id, "032x")
+                fields["span_id"] = format(context.span_id, "016x")
+        return True
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -102,6 +136,7 @@ def configure_logging(settings: LoggingSettings) -> BatchingHandler:
     output = BatchingHandler(
         sys.stderr, JSONFormatter() if settings.format == "json" else ConsoleFormatter()
     )
+    output.addFilter(RequestContextFilter())
     setattr(output, _HANDLER_MARK, True)
     logger.addHandler(output)
     return output

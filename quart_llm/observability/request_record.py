@@ -1,15 +1,21 @@
 """One record per request, filled in as it goes, finished exactly once: then it becomes one
-log line and its metrics. The web layer creates and finishes it; what serves the request
-notes what it learns. Streams finish when they end, not when the response starts, so their
-line has time to first token, tokens and outcome."""
+log line, its metrics and (when tracing) the end of its spans. The web layer creates and
+finishes it; what serves the request notes what it learns. Streams finish when they end, not
+when the response starts, so their line has time to first token, tokens and outcome.
+
+The line's fields are named as the OpenTelemetry semantic conventions name them (`http.*`,
+`url.path`, `gen_ai.*`, `error.type`), the gateway's own under `quart_llm.`; durations are
+milliseconds, named `_ms`; a field that does not apply is left out (README: Log schema)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from quart_llm.observability.metrics import LIMIT_CODES, GatewayMetrics
+from quart_llm.observability.request_trace import RequestTrace
 from quart_llm.providers.answers import TokenUsage
 
 logger = logging.getLogger("quart_llm.access")
@@ -31,8 +37,13 @@ class RequestRecord:
     user_agent: str | None = None
     http_version: str = ""
     key_id: str | None = None
+    operation: str = ""
+    """The GenAI operation served (`chat`), once known."""
+    requested_model: str = ""
+    """The model as the client named it (perhaps an alias)."""
     provider: str = ""
     model: str = ""
+    """The model the upstream is asked for: the planned route's, then the answering one's."""
     status: int = 0
     error_code: str | None = None
     streamed: bool = False
@@ -50,6 +61,8 @@ class RequestRecord:
     """How a stream ended (`ok`, `upstream_error`, ...); otherwise it follows from `status`."""
     gateway_seconds: float | None = None
     """The gateway's own time, once measured (upstream waiting excluded)."""
+    trace: RequestTrace | None = None
+    """The request's spans, when tracing is on."""
     finished: bool = False
 
     def overhead_seconds(self, until: float) -> float:
@@ -72,6 +85,8 @@ class RequestRecord:
         self._observe(metrics, duration, overhead, ttft)
         if logger.isEnabledFor(logging.INFO):
             self._log(duration, overhead, ttft)
+        if self.trace is not None:
+            self.trace.end(self)
 
     def _observe(
         self, metrics: GatewayMetrics, duration: float, overhead: float, ttft: float | None
@@ -95,38 +110,40 @@ class RequestRecord:
     def _log(self, duration: float, overhead: float, ttft: float | None) -> None:
         outcome = self.outcome or _outcome_of(self.status)
         usage = self.usage
-        logger.info(
-            "%s %s %d %s",
-            self.method,
-            self.route,
-            self.status,
-            outcome,
-            extra={
-                "request_id": self.request_id,
-                "key_id": self.key_id,
-                "client": self.client,
-                "method": self.method,
-                "path": self.path,
-                "http_version": self.http_version,
-                "user_agent": self.user_agent,
-                "route": self.route,
-                "status": self.status,
-                "outcome": outcome,
-                "provider": self.provider or None,
-                "model": self.model or None,
-                "streamed": self.streamed,
-                "duration_ms": round(duration * 1000, 3),
-                "ttft_ms": round(ttft * 1000, 3) if ttft is not None else None,
-                "overhead_ms": round(overhead * 1000, 3),
-                "prompt_tokens": usage.prompt_tokens if usage else None,
-                "completion_tokens": usage.completion_tokens if usage else None,
-                "tokens_estimated": usage.estimated if usage else None,
-                "output_cut": self.output_cut,
-                "retries": self.retries,
-                "fallbacks": self.fallbacks,
-                "error_code": self.error_code,
-            },
-        )
+        fields: dict[str, Any] = {
+            "event_name": "quart_llm.request",
+            "quart_llm.request_id": self.request_id,
+            "http.request.method": self.method,
+            "url.path": self.path,
+            "http.route": self.route,
+            "http.response.status_code": self.status,
+            "network.protocol.version": self.http_version,
+            "client.address": self.client,
+            "user_agent.original": self.user_agent,
+            "quart_llm.key_id": self.key_id,
+            "quart_llm.outcome": outcome,
+            "error.type": self.error_code,
+            "gen_ai.operation.name": self.operation,
+            "gen_ai.request.model": self.requested_model,
+            "gen_ai.provider.name": self.provider,
+            "gen_ai.response.model": self.model if 0 < self.status < 400 else None,
+            "quart_llm.streamed": self.streamed,
+            "quart_llm.duration_ms": round(duration * 1000, 3),
+            "quart_llm.time_to_first_chunk_ms": None if ttft is None else round(ttft * 1000, 3),
+            "quart_llm.overhead_ms": round(overhead * 1000, 3),
+            "gen_ai.usage.input_tokens": usage.prompt_tokens if usage else None,
+            "gen_ai.usage.output_tokens": usage.completion_tokens if usage else None,
+            "quart_llm.usage.estimated": usage.estimated if usage else None,
+            "quart_llm.output_cut": self.output_cut or None,
+            "quart_llm.retries": self.retries or None,
+            "quart_llm.fallbacks": self.fallbacks or None,
+        }
+        if self.trace is not None:
+            context = self.trace.server.get_span_context()
+            fields["trace_id"] = format(context.trace_id, "032x")
+            fields["span_id"] = format(context.span_id, "016x")
+        extra = {key: value for key, value in fields.items() if value not in (None, "")}
+        logger.info("%s %s %d %s", self.method, self.route, self.status, outcome, extra=extra)
 
 
 def _outcome_of(status: int) -> str:

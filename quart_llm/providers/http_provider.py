@@ -30,6 +30,7 @@ import httpx
 from quart_llm.config.models import ProviderSettings
 from quart_llm.errors import UpstreamProtocolError
 from quart_llm.observability.request_ids import REQUEST_ID_HEADER, current_request_id
+from quart_llm.observability.request_trace import upstream_trace_headers
 from quart_llm.providers.answers import Completion, StreamChunk
 from quart_llm.providers.base import Provider
 from quart_llm.providers.connection_limit import ConnectionLimit
@@ -177,7 +178,8 @@ class HTTPProvider(Provider):
         accept: str | None = None,
         probe: bool = False,
     ) -> AsyncIterator[httpx.Response]:
-        """Send one request; the response body is read inside the block and closed after it.
+        """Send one request, with the request's id and, when traced, the attempt's
+        `traceparent`; the response body is read inside the block and closed after it.
         Transport exceptions are left to the caller's `upstream_errors`."""
         headers = self._base_headers.copy()
         if content is not None:
@@ -188,6 +190,7 @@ class HTTPProvider(Provider):
         request_id = current_request_id.get()
         if request_id:
             headers.append((_REQUEST_ID_HEADER, request_id.encode("latin-1")))
+        headers.extend(upstream_trace_headers.get())
         request = httpx.Request(
             method,
             self._url(path),

@@ -20,6 +20,7 @@ from typing import Any
 
 from quart_llm.errors import UpstreamTimeout
 from quart_llm.observability.request_record import RequestRecord
+from quart_llm.observability.request_trace import AttemptRequest, input_messages
 from quart_llm.providers.answers import Completion, TokenUsage
 from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_tokens_for_chars
 from quart_llm.quotas.service import Admission
@@ -75,6 +76,7 @@ class ChatCall:
         in the process's capacity, then its quotas: a concurrency slot and its worst case in
         tokens, which sets its output limit."""
         plan = services.router.plan(request)
+        record.operation, record.requested_model = "chat", request.model
         record.provider = plan.routes[0].provider.name
         record.model = plan.routes[0].model
         prompt_estimate = estimate_prompt_tokens(request.messages)
@@ -94,8 +96,15 @@ class ChatCall:
         request = request.with_output_limit(admission.output_limit)
         return cls(services, request, record, plan, prompt_estimate, admission)
 
-    async def first_answer[T](self, attempt: Callable[[Route, Deadline], Awaitable[T]]) -> T:
-        """What `attempt` gets from the first route that answers, noting which one did."""
+    async def first_answer[T](
+        self, attempt: Callable[[Route, Deadline], Awaitable[T]], *, streamed: bool
+    ) -> T:
+        """What `attempt` gets from the first route that answers, noting which one did (each
+        attempt in a span of its own when tracing)."""
+        trace = self.record.trace
+        if trace is not None:
+            described = self._traced_request(trace.capture_content)
+            attempt = trace.traced(attempt, described, streamed=streamed)
         started = self.record.upstream_started = time.perf_counter()
         result, report = await self.services.attempter.first_answer(
             self.plan.routes, self.deadline, attempt
@@ -107,6 +116,27 @@ class ChatCall:
         self.record.retries = report.retries
         self.record.fallbacks = report.fallbacks
         return result
+
+    def _traced_request(self, with_content: bool) -> AttemptRequest:
+        """What the attempts' spans say of the request (its messages only `with_content`)."""
+        request = self.request
+        messages = None
+        if with_content:
+            messages = input_messages(
+                [(message.role, message.text()) for message in request.messages]
+            )
+        return AttemptRequest(
+            "chat",
+            {
+                "gen_ai.request.max_tokens": request.output_limit,
+                "gen_ai.request.temperature": request.temperature,
+                "gen_ai.request.top_p": request.top_p,
+                "gen_ai.request.seed": request.seed,
+                "gen_ai.request.choice.count": request.n if request.n and request.n > 1 else None,
+                "gen_ai.request.stream": request.stream,
+            },
+            messages,
+        )
 
     async def settle(self, usage: TokenUsage | None) -> None:
         """The one settlement of the call: its place in the process's capacity comes back,
@@ -153,7 +183,7 @@ async def complete_chat(
     if task is not None:
         services.drainer.add_answer(task)
     try:
-        completion = await call.first_answer(whole_answer_attempt(call.request))
+        completion = await call.first_answer(whole_answer_attempt(call.request), streamed=False)
     except asyncio.CancelledError:
         if task is not None and services.drainer.forced:
             call.settle_later(None)
@@ -172,6 +202,8 @@ async def complete_chat(
         completion, call.prompt_estimate, call.admission.output_cap
     )
     record.usage = usage
+    if record.trace is not None:
+        _trace_answer(record, completion)
     await call.settle(usage)
     return WholeAnswer(_completion_body(call, completion, usage), call.headers)
 
@@ -227,6 +259,20 @@ def _output_texts(completion: Completion) -> list[tuple[str, dict[str, Any], str
                 if isinstance(text, str) and text:
                     texts.append((text, message, key))
     return texts
+
+
+def _trace_answer(record: RequestRecord, completion: Completion) -> None:
+    """Note the answer's finish reasons (and its text, with content capture on) for its span."""
+    trace = record.trace
+    if trace is None:
+        return
+    trace.finish_reasons = [str(choice.get("finish_reason")) for choice in completion.choices]
+    if trace.capture_content:
+        trace.output = [
+            str(choice["message"].get("content") or "")
+            for choice in completion.choices
+            if isinstance(choice.get("message"), dict)
+        ]
 
 
 def _completion_body(call: ChatCall, completion: Completion, usage: TokenUsage) -> dict[str, Any]:

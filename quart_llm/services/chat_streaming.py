@@ -61,7 +61,9 @@ async def stream_chat(
     call = await ChatCall.admit(services, principal, request, record)
     keepalive = services.settings.sse.keepalive_seconds
     try:
-        readahead, first = await call.first_answer(_stream_attempt(call.request, keepalive))
+        readahead, first = await call.first_answer(
+            _stream_attempt(call.request, keepalive), streamed=True
+        )
     except BaseException:
         call.settle_later(None)
         raise
@@ -79,6 +81,8 @@ async def stream_chat(
         output_cap=call.admission.output_cap,
         choices=request.n or 1,
     )
+    if record.trace is not None and record.trace.capture_content:
+        context.outcome.captured_text = []
     events = chat_events(readahead, first, context)
     stream = EventStream(events, call.headers, partial(close_events, events, readahead, context))
     context.on_finish = partial(_stream_ended, call, readahead, stream)
@@ -135,6 +139,10 @@ def _stream_ended(
     record.outcome = _outcome_name(outcome.completed, outcome.error)
     if outcome.error is not None:
         record.error_code = outcome.error.code
+    if record.trace is not None:
+        record.trace.finish_reasons = [outcome.finish_reason] if outcome.finish_reason else []
+        if outcome.captured_text is not None:
+            record.trace.output = ["".join(outcome.captured_text)]
     stream.closed()
 
 

@@ -3,6 +3,7 @@ serving, kept in `app.extensions` (never in module globals)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from quart_llm.config.models import Settings
@@ -11,6 +12,7 @@ from quart_llm.lib.background_tasks import BackgroundTasks
 from quart_llm.lib.random_ids import RandomIds
 from quart_llm.observability.labels import ModelLabels
 from quart_llm.observability.metrics import GatewayMetrics
+from quart_llm.observability.tracing import Tracing, tracing_wanted
 from quart_llm.providers import Provider, build_providers
 from quart_llm.quotas.service import QuotaService
 from quart_llm.quotas.stores import build_quota_store
@@ -44,6 +46,8 @@ class Services:
     metrics: GatewayMetrics
     capacity: Capacity
     version: str
+    tracing: Tracing | None = None
+    """The app's tracer, when tracing is on (None: nothing of tracing runs)."""
     ids: RandomIds = field(default_factory=RandomIds)
 
     async def start(self) -> None:
@@ -63,6 +67,8 @@ class Services:
             await provider.aclose()
         await self.quotas.stop()
         await self.database.stop()
+        if self.tracing is not None:
+            await self.tracing.shutdown()
 
 
 def build_services(settings: Settings) -> Services:
@@ -74,6 +80,10 @@ def build_services(settings: Settings) -> Services:
     )
     metrics.watch_circuits(circuits.all_states)
     probe_timeout = settings.health.probe_timeout_seconds
+    version = gateway_version()
+    tracing = None
+    if tracing_wanted(settings.tracing, os.environ):
+        tracing = Tracing(settings.tracing, version)
     return Services(
         settings=settings,
         keyring=KeyRing(settings.api_keys),
@@ -97,5 +107,6 @@ def build_services(settings: Settings) -> Services:
         database=Database(settings.database_url),
         metrics=metrics,
         capacity=Capacity(settings.max_inflight),
-        version=gateway_version(),
+        version=version,
+        tracing=tracing,
     )

@@ -56,6 +56,8 @@ class StreamOutcome:
     """The upstream went past the output limit and the stream was ended there."""
     gateway_seconds: float = 0.0
     """Time spent relaying (parsing, accounting, encoding), upstream waiting excluded."""
+    captured_text: list[str] | None = None
+    """The answer's text pieces, kept only when a trace captures content (None: not kept)."""
 
 
 class _OutputLimitReached(Exception):
@@ -246,6 +248,8 @@ def _relay(chunk: StreamChunk, context: StreamContext, now: float) -> bytes | No
             content = delta.get("content")
             if content:
                 outcome.text_chars += len(content)
+                if outcome.captured_text is not None:
+                    outcome.captured_text.append(content)
             reasoning = delta.get("reasoning")
             if reasoning:
                 outcome.text_chars += len(reasoning)

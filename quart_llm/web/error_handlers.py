@@ -127,7 +127,7 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(Exception)
     async def handle_unexpected(error: Exception) -> Response:
         request_id = current_request_id.get()
-        logger.exception("unexpected error", extra={"request_id": request_id})
+        logger.exception("unexpected error", extra={"quart_llm.request_id": request_id})
         _note_error_code("internal_error")
         body = error_body(
             "The server had an error while processing your request.",

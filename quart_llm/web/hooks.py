@@ -40,6 +40,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 HEALTH_ENDPOINTS = frozenset({"health.get_health", "health.get_liveness", "health.get_readiness"})
 """Answered while draining too (they report it themselves)."""
 OVERHEAD_HEADER = "X-Quart-LLM-Overhead-Ms"
+TRACE_HEADERS = ("traceparent", "tracestate")
+"""The W3C trace context a client may send (`tracing.Tracing.start_request` reads them)."""
 CLIENT_GONE_STATUS = 499
 """What the record of a request abandoned before its answer says (nginx's code for it)."""
 
@@ -59,16 +61,7 @@ class RequestHooks:
         """Name the request, open its record, then refuse what must not go further."""
         request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER), self.services.ids)
         current_request_id.set(request_id)
-        g.record = RequestRecord(
-            request_id=request_id,
-            method=request.method,
-            route=request.url_rule.rule if request.url_rule is not None else "unmatched",
-            started=time.perf_counter(),
-            path=request.path,
-            client=request.remote_addr,
-            user_agent=request.headers.get("User-Agent"),
-            http_version=request.http_version,
-        )
+        g.record = self._open_record(request_id)
         if isinstance(request.routing_exception, RequestRedirect) or _has_empty_segment():
             raise NotFound()
         if self.cors.enabled and self.cors.is_preflight(request):
@@ -89,6 +82,37 @@ class RequestHooks:
                 raise UnsupportedMediaType()
             await read_json_body(request, self.services.settings.max_body_bytes)
         return None
+
+    def _open_record(self, request_id: str) -> RequestRecord:
+        """The request's record, and its server span when tracing is on."""
+        record = RequestRecord(
+            request_id=request_id,
+            method=request.method,
+            route=request.url_rule.rule if request.url_rule is not None else "unmatched",
+            started=time.perf_counter(),
+            path=request.path,
+            client=request.remote_addr,
+            user_agent=request.headers.get("User-Agent"),
+            http_version=request.http_version,
+        )
+        tracing = self.services.tracing
+        if tracing is not None:
+            record.trace = tracing.start_request(
+                record.method,
+                record.route,
+                {name: request.headers[name] for name in TRACE_HEADERS if name in request.headers},
+                {
+                    "http.request.method": record.method,
+                    "http.route": None if record.route == "unmatched" else record.route,
+                    "url.path": record.path,
+                    "url.scheme": request.scheme,
+                    "network.protocol.version": record.http_version,
+                    "client.address": record.client,
+                    "user_agent.original": record.user_agent,
+                    "quart_llm.request_id": request_id,
+                },
+            )
+        return record
 
     async def _authenticate(self, keyring: KeyRing) -> Principal:
         """The caller; a client address that keeps failing gets 429s instead of 401s."""

@@ -44,6 +44,8 @@ def gateway_overrides(
 ) -> dict[str, Any]:
     return {
         "sse": {"keepalive_seconds": KEEPALIVE_SECONDS},
+        # One probe round at start only: tests count the requests each simulator receives.
+        "health": {"cache_seconds": 3600},
         "default_provider": "mock",
         "providers": {
             "ollama": {

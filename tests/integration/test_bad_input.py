@@ -31,6 +31,7 @@ from tests.conftest import AUTH, TEST_KEY
 from tests.integration.gateway_with_simulators import gateway_overrides, simulator_config
 from tests.simulators import OllamaSimulator, OpenAICompatSimulator, SimulatorServer
 from tests.support.live_server import LiveServer
+from tests.support.log_capture import Records
 
 MAX_BODY = 256 * 1024
 MODEL = "openai/sim/normal"
@@ -39,22 +40,13 @@ JSON_HEADERS = {**AUTH, "Content-Type": "application/json"}
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @dataclass
 class Harness:
     gateway: LiveServer
     simulators: tuple[SimulatorServer, ...]
     openai: OpenAICompatSimulator
     statuses: list[int] = field(default_factory=list)
-    logs: _Records = field(default_factory=_Records)
+    logs: Records = field(default_factory=Records)
 
     def clear(self) -> None:
         for simulator in self.simulators:

@@ -99,7 +99,7 @@ def firehose_request(upstream: OpenAICompatSimulator, timeout: float = 10.0) -> 
 def logged_outcome(gateway: GatewayProcess, outcome: str, timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if f'"outcome":"{outcome}"' in gateway.output():
+        if f'"quart_llm.outcome":"{outcome}"' in gateway.output():
             return True
         time.sleep(0.1)
     return False

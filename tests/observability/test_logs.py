@@ -3,37 +3,95 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+import sys
 import time
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from quart_llm.config.models import LoggingSettings
 from quart_llm.observability.log_batching import BatchingHandler
-from quart_llm.observability.logs import ConsoleFormatter, JSONFormatter, configure_logging
+from quart_llm.observability.logs import (
+    ConsoleFormatter,
+    JSONFormatter,
+    RequestContextFilter,
+    configure_logging,
+)
+from quart_llm.observability.request_ids import current_request_id
 
 
-def record(**extra: object) -> logging.LogRecord:
-    entry = logging.LogRecord("quart_llm.chat", logging.INFO, __file__, 1, "hello %s", ("x",), None)
-    for key, value in extra.items():
-        setattr(entry, key, value)
+def record(level: int = logging.INFO, extra: dict[str, str] | None = None) -> logging.LogRecord:
+    entry = logging.LogRecord("quart_llm.chat", level, __file__, 1, "hello %s", ("x",), None)
+    entry.__dict__.update(extra or {})
     return entry
 
 
-def test_json_lines_carry_extras() -> None:
-    line = JSONFormatter().format(record(request_id="req_1", provider="mock"))
+def test_json_lines_follow_the_opentelemetry_log_data_model() -> None:
+    line = JSONFormatter().format(
+        record(extra={"quart_llm.request_id": "req_1", "gen_ai.provider.name": "mock"})
+    )
     parsed = json.loads(line)
-    assert parsed["message"] == "hello x"
-    assert parsed["level"] == "info"
-    assert parsed["request_id"] == "req_1"
-    assert parsed["provider"] == "mock"
+    assert parsed["body"] == "hello x"
+    assert parsed["severity_text"] == "INFO"
+    assert parsed["severity_number"] == 9
+    assert parsed["scope"] == "quart_llm.chat"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", parsed["timestamp"])
+    assert parsed["quart_llm.request_id"] == "req_1"
+    assert parsed["gen_ai.provider.name"] == "mock"
     assert "\n" not in line
 
 
+@pytest.mark.parametrize(
+    ("level", "number"),
+    [(logging.DEBUG, 5), (logging.WARNING, 13), (logging.ERROR, 17), (logging.CRITICAL, 21)],
+)
+def test_severity_numbers_are_opentelemetrys(level: int, number: int) -> None:
+    assert json.loads(JSONFormatter().format(record(level)))["severity_number"] == number
+
+
+def test_exceptions_are_written_in_the_exception_attributes() -> None:
+    try:
+        raise ValueError("broken\nline")
+    except ValueError:
+        entry = record(logging.ERROR)
+        entry.exc_info = sys.exc_info()
+    line = JSONFormatter().format(entry)
+    parsed = json.loads(line)
+    assert parsed["exception.type"] == "ValueError"
+    assert parsed["exception.message"] == "broken\nline"
+    assert "Traceback" in parsed["exception.stacktrace"]
+    assert "\n" not in line
+
+
+def test_request_context_is_added_to_every_line_of_a_request() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    context_filter = RequestContextFilter()
+    outside = record()
+    context_filter.filter(outside)
+    assert "quart_llm.request_id" not in outside.__dict__
+    assert "trace_id" not in outside.__dict__
+    token = current_request_id.set("req_7")
+    try:
+        with tracer.start_as_current_span("request") as span:
+            inside = record()
+            context_filter.filter(inside)
+            named = record(extra={"quart_llm.request_id": "req_own"})
+            context_filter.filter(named)
+    finally:
+        current_request_id.reset(token)
+    context = span.get_span_context()
+    assert inside.__dict__["quart_llm.request_id"] == "req_7"
+    assert inside.__dict__["trace_id"] == format(context.trace_id, "032x")
+    assert inside.__dict__["span_id"] == format(context.span_id, "016x")
+    assert named.__dict__["quart_llm.request_id"] == "req_own"
+
+
 def test_console_lines_are_readable() -> None:
-    line = ConsoleFormatter().format(record(request_id="req_1"))
+    line = ConsoleFormatter().format(record(extra={"quart_llm.request_id": "req_1"}))
     assert "INFO" in line
     assert "hello x" in line
-    assert "request_id=req_1" in line
+    assert "quart_llm.request_id=req_1" in line
 
 
 def test_configure_sets_level_and_one_handler(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,7 +107,7 @@ def test_configure_sets_level_and_one_handler(capsys: pytest.CaptureFixture[str]
         listener.stop()
         err = capsys.readouterr().err
         assert "quiet" not in err
-        assert json.loads(err.strip().splitlines()[-1])["message"] == "loud"
+        assert json.loads(err.strip().splitlines()[-1])["body"] == "loud"
     finally:
         for handler in list(logger.handlers):
             if handler not in before:

@@ -20,25 +20,17 @@ from tests.integration.gateway_with_simulators import (
 )
 from tests.simulators import OllamaSimulator, OpenAICompatSimulator, SimulatorConfig
 from tests.support.live_server import LiveServer, running_gateway
+from tests.support.log_capture import Records
 
 LIMITED_KEY = "limited-key-123"
 HELLO = [{"role": "user", "content": "Hello there"}]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-class Collector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture(scope="module")
-def gateway() -> Iterator[tuple[LiveServer, Collector]]:
+def gateway() -> Iterator[tuple[LiveServer, Records]]:
     config = SimulatorConfig(first_token_delay=0.2, token_interval=0.01)
-    collector = Collector()
+    collector = Records()
     access = logging.getLogger("quart_llm.access")
     access.addHandler(collector)
     with OllamaSimulator(config) as ollama, OpenAICompatSimulator(config) as openai:
@@ -90,7 +82,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 async def test_counters_move_by_exactly_what_happened(
-    gateway: tuple[LiveServer, Collector],
+    gateway: tuple[LiveServer, Records],
 ) -> None:
     live, collector = gateway
     async with httpx.AsyncClient(base_url=live.base_url, timeout=30) as client:
@@ -171,28 +163,31 @@ async def test_counters_move_by_exactly_what_happened(
     lines = [r for r in collector.records if r.getMessage().split(" ")[1] != "/metrics"]
     assert len(lines) == 11, [r.getMessage() for r in lines]
     streamed_line = next(
-        r for r in lines if r.__dict__["route"] == stream and r.__dict__["provider"] == "openai"
+        r
+        for r in lines
+        if r.__dict__["http.route"] == stream and r.__dict__["gen_ai.provider.name"] == "openai"
     )
     fields = streamed_line.__dict__
     for field in (
-        "request_id",
-        "key_id",
-        "provider",
-        "model",
-        "status",
-        "duration_ms",
-        "ttft_ms",
-        "prompt_tokens",
-        "completion_tokens",
-        "outcome",
-        "overhead_ms",
+        "quart_llm.request_id",
+        "quart_llm.key_id",
+        "gen_ai.operation.name",
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+        "http.response.status_code",
+        "quart_llm.duration_ms",
+        "quart_llm.time_to_first_chunk_ms",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens",
+        "quart_llm.outcome",
+        "quart_llm.overhead_ms",
     ):
         assert fields[field] is not None, field
-    assert fields["outcome"] == "ok"
-    assert fields["key_id"] == key_id_for_key(TEST_KEY)
-    broken_line = next(r for r in lines if r.__dict__["provider"] == "ollama")
-    assert broken_line.__dict__["outcome"] == "upstream_error"
-    assert broken_line.__dict__["error_code"] == "upstream_stream_error"
+    assert fields["quart_llm.outcome"] == "ok"
+    assert fields["quart_llm.key_id"] == key_id_for_key(TEST_KEY)
+    broken_line = next(r for r in lines if r.__dict__.get("gen_ai.provider.name") == "ollama")
+    assert broken_line.__dict__["quart_llm.outcome"] == "upstream_error"
+    assert broken_line.__dict__["error.type"] == "upstream_stream_error"
 
 
 async def test_metrics_need_their_token_unless_public() -> None:

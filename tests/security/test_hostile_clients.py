@@ -21,28 +21,15 @@ from quart_llm.observability.logs import ConsoleFormatter, JSONFormatter
 from tests.conftest import AUTH, TEST_KEY
 from tests.support.gateway_process import GatewayProcess
 from tests.support.live_server import running_gateway
+from tests.support.log_capture import records_of
 
 HELLO = [{"role": "user", "content": "Tell me everything you know"}]
 
 
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def access_records() -> Iterator[list[logging.LogRecord]]:
-    handler = Records()
-    logger = logging.getLogger("quart_llm.access")
-    logger.addHandler(handler)
-    try:
+    with records_of("quart_llm.access") as handler:
         yield handler.records
-    finally:
-        logger.removeHandler(handler)
 
 
 async def test_an_abandoned_whole_request_is_charged_logged_and_counted(
@@ -58,18 +45,20 @@ async def test_an_abandoned_whole_request_is_charged_logged_and_counted(
             with pytest.raises(httpx.ReadTimeout):
                 await client.post("/v1/chat/completions", json=body, timeout=0.5)
             for _ in range(100):  # the server notices the hang-up and cancels the answer
-                if any(r.__dict__.get("outcome") == "client_gone" for r in access_records):
+                outcomes = [r.__dict__.get("quart_llm.outcome") for r in access_records]
+                if "client_gone" in outcomes:
                     break
                 await asyncio.sleep(0.05)
             usage = (await client.get("/v1/usage")).json()["total"]
             metrics = (await client.get("/metrics")).text
-    (gone,) = [r for r in access_records if r.__dict__.get("outcome") == "client_gone"]
-    assert gone.__dict__["status"] == 499
-    assert gone.__dict__["route"] == "/v1/chat/completions"
-    assert gone.__dict__["prompt_tokens"] > 0 and gone.__dict__["tokens_estimated"]
-    assert gone.__dict__["duration_ms"] < 3000, "the upstream wait was cut short"
+    (gone,) = [r for r in access_records if r.__dict__.get("quart_llm.outcome") == "client_gone"]
+    fields = gone.__dict__
+    assert fields["http.response.status_code"] == 499
+    assert fields["http.route"] == "/v1/chat/completions"
+    assert fields["gen_ai.usage.input_tokens"] > 0 and fields["quart_llm.usage.estimated"]
+    assert fields["quart_llm.duration_ms"] < 3000, "the upstream wait was cut short"
     assert usage["requests"] == 1 and usage["estimated_requests"] == 1
-    assert usage["prompt_tokens"] == gone.__dict__["prompt_tokens"]
+    assert usage["prompt_tokens"] == fields["gen_ai.usage.input_tokens"]
     assert usage["completion_tokens"] == 0
     assert 'status="499"' in metrics
 
@@ -98,7 +87,7 @@ def test_a_forged_path_and_user_agent_stay_inside_one_access_line() -> None:
     gateway.start()
     try:
         gateway.wait_ready()
-        forged = 'x\x1b[2J 200 ok\n{"logger":"quart_llm.access","status":200,"path":"/forged"}'
+        forged = 'x\x1b[2J 200 ok\n{"scope":"quart_llm.access","url.path":"/forged"}'
         encoded = forged.replace("\n", "%0a").replace('"', "%22").replace("\x1b", "%1b")
         with httpx.Client(base_url=gateway.base_url) as client:
             client.get("/v1/health/" + encoded, headers={"User-Agent": "evil/1.0 (x)"})
@@ -110,9 +99,9 @@ def test_a_forged_path_and_user_agent_stay_inside_one_access_line() -> None:
     lines = [line for line in output.splitlines() if "forged" in line]
     assert len(lines) == 1, "one access line, and no other line carries the forged text"
     entry = json.loads(lines[0])
-    assert entry["logger"] == "quart_llm.access" and entry["status"] == 404
-    assert entry["path"].endswith(forged)
-    assert entry["user_agent"] == "evil/1.0 (x)"
+    assert entry["scope"] == "quart_llm.access" and entry["http.response.status_code"] == 404
+    assert entry["url.path"].endswith(forged)
+    assert entry["user_agent.original"] == "evil/1.0 (x)"
 
 
 @pytest.fixture

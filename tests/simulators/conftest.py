@@ -7,23 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from tests.support.log_capture import Records
+
 from . import OllamaSimulator, OpenAICompatSimulator, SimulatorConfig, SimulatorServer
 from .openai_wire import Flavor
 
 NOISY_LOGGERS = ("asyncio", "simulators", "tests.simulators")
 
 
-class _Collector(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def _run_quietly[S: SimulatorServer](simulator: S) -> Iterator[S]:
-    collector = _Collector()
+    collector = Records(logging.WARNING)
     loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
     for logger in loggers:
         logger.addHandler(collector)

@@ -1,6 +1,6 @@
-"""Every log record of the gateway, Hypercorn and the root logger, formatted as the gateway
-formats it (with tracebacks) and as plain lines, for tests that look for what must not be
-logged."""
+"""Log records for tests: every record of the gateway, Hypercorn and the root logger, formatted
+as the gateway formats it (with tracebacks) and as plain lines, for tests that look for what
+must not be logged; and the records of chosen loggers as they are (`Records`)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,28 @@ def capturing_logs() -> Iterator[Everything]:
         for logger, level in saved:
             logger.removeHandler(handler)
             logger.setLevel(level)
+
+
+class Records(logging.Handler):
+    """Keeps every record it is handed, from `level` up."""
+
+    def __init__(self, level: int = logging.DEBUG) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def records_of(*names: str, level: int = logging.DEBUG) -> Iterator[Records]:
+    """The records of the named loggers while the block runs."""
+    handler = Records(level)
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
