@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,9 +126,18 @@ class Context:
             urls["idle"] = paced.base_url(2, 600_000)
         return Upstreams(urls, ollama=frozenset(OLLAMA_PROVIDERS.values()))
 
-    def new_gateway(self, name: str, *, idle: bool = False) -> Gateway:
-        """A fresh gateway process, not yet started; stopped with the context."""
-        gateway = Gateway(self.upstreams(idle=idle), self.work_dir, name, python=self.python())
+    def new_gateway(
+        self, name: str, *, idle: bool = False, extra_env: Mapping[str, str] | None = None
+    ) -> Gateway:
+        """A fresh gateway process, not yet started (`extra_env` beside the settings every
+        gateway gets); stopped with the context."""
+        gateway = Gateway(
+            self.upstreams(idle=idle),
+            self.work_dir,
+            name,
+            python=self.python(),
+            extra_env=extra_env,
+        )
         self._gateways.append(gateway)
         self._stoppers.append(gateway.stop)
         return gateway
@@ -246,6 +255,12 @@ class Context:
         if stream_path is not None:
             arguments += ["--stream-path", stream_path]
         return self._spawn_baseline("bench.floor", arguments, name, wait=True)
+
+    def start_otlp_sink(self) -> int:
+        """Port of a fresh OTLP/HTTP traces sink (bench/otlp_sink.py), healthy; stopped with the
+        context."""
+        _, port = self._spawn_baseline("bench.otlp_sink", [], "otlp-sink", wait=True)
+        return port
 
     def _spawn_baseline(
         self, module: str, arguments: list[str], name: str, *, wait: bool

@@ -64,14 +64,20 @@ def auth_headers() -> dict[str, str]:
 
 class Gateway:
     def __init__(
-        self, upstreams: Upstreams, log_dir: Path, name: str = "gateway", *, python: Path
+        self,
+        upstreams: Upstreams,
+        log_dir: Path,
+        name: str = "gateway",
+        *,
+        python: Path,
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.process = ManagedProcess(
             name,
             [str(python), "-m", "quart_llm", "serve", "--bind", f"127.0.0.1:{self.port}"],
             log_dir,
-            env=gateway_environment(upstreams),
+            env={**gateway_environment(upstreams), **(extra_env or {})},
             cwd=ROOT,
         )
 

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from bench.paths import RESULTS_DIR
 
-SCENARIOS = ("startup", "latency", "throughput", "streams", "http2", "paced", "memory")
+SCENARIOS = (
+    "startup",
+    "latency",
+    "throughput",
+    "streams",
+    "http2",
+    "paced",
+    "memory",
+    "tracing",
+)
 
 
 @dataclass(frozen=True, slots=True)

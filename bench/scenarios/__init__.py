@@ -6,7 +6,16 @@ from collections.abc import Callable
 
 from bench.context import Context
 from bench.report import Row
-from bench.scenarios import http2, latency, memory, paced, startup, streams, throughput
+from bench.scenarios import (
+    http2,
+    latency,
+    memory,
+    paced,
+    startup,
+    streams,
+    throughput,
+    tracing,
+)
 
 Scenario = Callable[[Context, list[Row]], None]
 
@@ -18,4 +27,5 @@ SCENARIO_RUNNERS: dict[str, tuple[str, Scenario]] = {
     "http2": (http2.LABEL, http2.run),
     "paced": (paced.LABEL, paced.run),
     "memory": (memory.LABEL, memory.run),
+    "tracing": (tracing.LABEL, tracing.run),
 }

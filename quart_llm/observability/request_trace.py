@@ -151,11 +151,10 @@ class RequestTrace:
                     "gen_ai.operation.name": record.operation or None,
                     "gen_ai.request.model": record.requested_model or None,
                     **answer,
-                    "quart_llm.request_id": record.request_id,
                     "quart_llm.key_id": record.key_id,
                     "quart_llm.outcome": record.outcome,
-                    "quart_llm.retries": record.retries,
-                    "quart_llm.fallbacks": record.fallbacks,
+                    "quart_llm.retries": record.retries or None,
+                    "quart_llm.fallbacks": record.fallbacks or None,
                 }
             )
         )
