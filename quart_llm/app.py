@@ -15,7 +15,7 @@ from quart_llm.observability.logs import configure_logging
 from quart_llm.server import http2, http11_errors
 from quart_llm.services.container import Services, build_services
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
-from quart_llm.web.blueprints import chat, health, metrics, models, usage
+from quart_llm.web.blueprints import chat, health, metrics, models, openapi_copies, usage
 from quart_llm.web.context import SERVICES_KEY
 from quart_llm.web.error_handlers import register_error_handlers
 from quart_llm.web.hooks import RequestHooks
@@ -71,7 +71,8 @@ def _configure(app: Quart, settings: Settings) -> None:
 
 
 def _document(app: Quart, version: str) -> None:
-    """quart-schema, made per app: it keeps the provider of the last app it was bound to."""
+    """quart-schema, made per app: it keeps the provider of the last app it was bound to. It
+    serves the OpenAPI 3.2 document at `/openapi.json`; the 3.1 copy has its own route."""
     QuartSchema(
         app,
         openapi_provider_class=GatewayOpenAPIProvider,
@@ -89,6 +90,7 @@ def _document(app: Quart, version: str) -> None:
         redoc_ui_path=None,
         scalar_ui_path=None,
     )
+    app.register_blueprint(openapi_copies.blueprint)
 
 
 def _serve_with(app: Quart, services: Services) -> None:

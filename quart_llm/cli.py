@@ -42,9 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API with hypercorn.toml")
     serve.add_argument("--config", type=Path, help="Hypercorn TOML file (default hypercorn.toml)")
     serve.add_argument("--bind", action="append", help="address to bind, e.g. 127.0.0.1:8000")
-    spec = commands.add_parser("openapi", help="write the OpenAPI document")
-    spec.add_argument("--output", "-o", type=Path, default=DEFAULT_SPEC_PATH)
-    spec.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
+    spec = commands.add_parser("openapi", help="write the OpenAPI 3.2 document and its 3.1 copy")
+    spec.add_argument(
+        "--output", "-o", type=Path, default=DEFAULT_SPEC_PATH,
+        help="the 3.2 document (default openapi/openapi.json); the 3.1 copy goes beside it, "
+        "named with -3.1 (openapi-3.1.json)",
+    )  # fmt: skip
+    spec.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
     hashing = commands.add_parser("hash-key", help="print the stored form of an API key")
     hashing.add_argument("key", nargs="?", help="the key (read from a prompt when omitted)")
     key_id = commands.add_parser("key-id", help="print the key id that logs and limits use")
@@ -121,14 +125,18 @@ def _serve(config_path: Path | None, bind: list[str] | None) -> int:
 def _openapi(output: Path, check: bool) -> int:
     from quart_llm.web.openapi_document import render_openapi
 
-    document = render_openapi()
+    documents = render_openapi(output)
     if check:
-        current = output.read_text() if output.exists() else ""
-        if current != document:
-            print(f"{output} is out of date: run python -m quart_llm openapi", file=sys.stderr)
-            return 1
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(document)
-    print(f"wrote {output}")
+        stale = [path for path, text in documents.items() if _text_of(path) != text]
+        for path in stale:
+            print(f"{path} is out of date: run python -m quart_llm openapi", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in documents.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path}")
     return 0
+
+
+def _text_of(path: Path) -> str:
+    return path.read_text() if path.exists() else ""

@@ -35,12 +35,20 @@ def test_check_config_fails_with_one_clear_line(
     assert len(error.splitlines()) == 1
 
 
-def test_openapi_writes_and_checks(tmp_path: Path) -> None:
+def test_openapi_writes_and_checks_both_documents(tmp_path: Path) -> None:
     target = tmp_path / "spec.json"
+    copy = tmp_path / "spec-3.1.json"
     assert main(["openapi", "--check", "-o", str(target)]) == 1
     assert main(["openapi", "-o", str(target)]) == 0
-    assert target.read_text() == render_openapi()
+    assert {target: target.read_text(), copy: copy.read_text()} == render_openapi(target)
     assert main(["openapi", "--check", "-o", str(target)]) == 0
+    for stale in (target, copy):
+        text = stale.read_text()
+        stale.write_text(text.replace('"paths"', '"paths" ', 1))
+        assert main(["openapi", "--check", "-o", str(target)]) == 1, stale
+        stale.write_text(text)
+    copy.unlink()
+    assert main(["openapi", "--check", "-o", str(target)]) == 1
 
 
 def test_key_id_matches_for_plain_and_hashed_keys(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,9 @@ from typing import Any
 
 import orjson
 
-DONE = b"data: [DONE]\n\n"
+DONE_DATA = "[DONE]"
+"""The data of the event that ends a complete chat answer (the OpenAPI document names it)."""
+DONE = f"data: {DONE_DATA}\n\n".encode()
 KEEPALIVE = b": keep-alive\n\n"
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",

@@ -1,6 +1,6 @@
-"""Generate a Python client from `openapi/openapi.json` with openapi-python-client (no network,
-no install) and import it by path. Its own dependencies, httpx, attrs and python-dateutil,
-come from our environment."""
+"""Generate a Python client with openapi-python-client (no network, no install) and import it by
+path. It reads only OpenAPI 3.1, so it is given the 3.1 copy, `openapi/openapi-3.1.json`. The
+client's own dependencies, httpx, attrs and python-dateutil, come from our environment."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from types import ModuleType
 
 from quart_llm.config.paths import ROOT_PATH
 
-SPEC = ROOT_PATH / "openapi" / "openapi.json"
+SPEC = ROOT_PATH / "openapi" / "openapi-3.1.json"
 PACKAGE = "quart_llm_client"
 GENERATE_TIMEOUT = 120
 

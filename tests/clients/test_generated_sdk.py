@@ -1,4 +1,4 @@
-"""A client generated from `openapi/openapi.json` by openapi-python-client builds, imports and
+"""A client generated from `openapi/openapi-3.1.json` by openapi-python-client builds, imports and
 works against a real server: health, models, whole chat, and the streamed operation."""
 
 from __future__ import annotations

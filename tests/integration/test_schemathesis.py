@@ -1,32 +1,32 @@
-"""Schemathesis against the committed API document and a real server on 127.0.0.1.
+"""Stock Schemathesis against the committed OpenAPI 3.2 document and a real server on 127.0.0.1.
 
 Bounded and deterministic: a fixed seed, derandomized generation, at most `MAX_EXAMPLES`
 generated cases per operation and phase, the mock provider only. Request quotas are raised so
-a run never meets a 429 it did not provoke. Half the generated chat bodies are pointed at the
-mock's `mock-1` (fields the mock refuses dropped), so whole and streamed 200s are checked too.
+a run never meets a 429 it did not provoke. Half the generated chat bodies are made answerable
+(the mock's `mock-1`, one user message, fields the mock refuses dropped), so whole and streamed
+200s are generated too; `test_chat_answers_conform_to_the_document` makes sure of each kind.
 
-Event streams: Schemathesis applies a `text/event-stream` schema to each parsed event, while
-the document's `{"type": "string"}` describes the whole body, so their bodies are checked here
-instead: every `data:` is a `ChatCompletionChunk` (the `x-event-schema`), an error envelope
-last, or a final `[DONE]`. A 415 for a request sent without a body is not documented yet.
+Only Schemathesis's own checks run. Event streams are checked by `response_schema_conformance`
+itself: each parsed event against the response's `itemSchema`, its `data` parsed as JSON
+(`contentMediaType`) and validated against the `contentSchema` of the chunk or the error, or
+equal to the `[DONE]` terminator.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case
-from schemathesis.checks import CheckContext, CheckFunction, not_a_server_error
-from schemathesis.core import NotSet
+from schemathesis.checks import CheckFunction, not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -47,67 +47,20 @@ OVERRIDES = {
     "limits": {"default": {"requests": [{"count": 1_000_000, "period_seconds": 60}]}},
 }
 
-
-def status_code_documented(
-    ctx: CheckContext, response: schemathesis.Response, case: Case[Any]
-) -> bool | None:
-    if response.status_code == 415 and isinstance(case.body, NotSet):
-        return None
-    return status_code_conformance(ctx, response, case)
+USER = [{"role": "user", "content": "Hello there"}]
+CHECKS: list[CheckFunction] = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 def _media_type(response: schemathesis.Response) -> str:
     values = response.headers.get("content-type") or [""]
     return values[0].split(";")[0].strip()
 
-
-@functools.cache
-def event_validators(reference: str) -> tuple[jsonschema_rs.Validator, jsonschema_rs.Validator]:
-    components = {"components": json.loads(SPEC.read_text())["components"]}
-    chunk = jsonschema_rs.validator_for({**components, "$ref": reference})
-    error = jsonschema_rs.validator_for(
-        {
-            **components,
-            "type": "object",
-            "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}},
-            "required": ["error"],
-            "additionalProperties": False,
-        }
-    )
-    return chunk, error
-
-
-def body_conformance(
-    ctx: CheckContext, response: schemathesis.Response, case: Case[Any]
-) -> bool | None:
-    if _media_type(response) != SSE:
-        return response_schema_conformance(ctx, response, case)
-    responses = case.operation.definition.raw["responses"]
-    reference = responses[str(response.status_code)]["content"][SSE]["x-event-schema"]["$ref"]
-    chunk, error = event_validators(reference)
-    events = parse_sse(response.text).events
-    assert events, "an event stream without events"
-    for position, event in enumerate(events):
-        last = position == len(events) - 1
-        if event == "[DONE]":
-            assert last, "[DONE] before the end of the stream"
-            continue
-        payload = json.loads(event)
-        if "error" in payload:
-            assert last, "an error event before the end of the stream"
-            error.validate(payload)
-        else:
-            chunk.validate(payload)
-    return True
-
-
-CHECKS: list[CheckFunction] = [
-    not_a_server_error,
-    status_code_documented,
-    content_type_conformance,
-    response_headers_conformance,
-    body_conformance,
-]
 
 schema = schemathesis.openapi.from_path(
     SPEC,
@@ -132,7 +85,7 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
         for name, value in body.items()
         if name not in MockProvider.unsupported_fields and name != "provider"
     }
-    answerable["model"] = "mock-1"
+    answerable.update(model="mock-1", messages=USER)
     return st.sampled_from([body, answerable])
 
 
@@ -154,7 +107,6 @@ def test_api_conforms_to_its_document(case: Case[Any], server: LiveServer) -> No
     case.call_and_validate(base_url=server.base_url, headers=AUTH, checks=CHECKS, timeout=10)
 
 
-USER = [{"role": "user", "content": "Hello there"}]
 CHAT_ANSWERS: dict[str, tuple[str, dict[str, Any], int, str]] = {
     "whole": ("/v1/chat/completions", {}, 200, "application/json"),
     "streamed": ("/v1/chat/completions", {"stream": True}, 200, "text/event-stream"),
@@ -172,6 +124,18 @@ CHAT_ANSWERS: dict[str, tuple[str, dict[str, Any], int, str]] = {
         "application/json",
     ),
     "fails-midway": ("/v1/chat/stream", {"model": "mock-fail-midway"}, 200, "text/event-stream"),
+    "streamed-fails-midway": (
+        "/v1/chat/completions",
+        {"model": "mock-fail-midway", "stream": True},
+        200,
+        "text/event-stream",
+    ),
+    "streamed-cut-at-the-output-limit": (
+        "/v1/chat/completions",
+        {"stream": True, "max_tokens": 2},
+        200,
+        "text/event-stream",
+    ),
     "unknown-model": ("/v1/chat/completions", {"model": "mock/none"}, 404, "application/json"),
     "unknown-provider": ("/v1/chat/completions", {"provider": "none"}, 400, "application/json"),
 }
@@ -190,6 +154,54 @@ def test_chat_answers_conform_to_the_document(name: str, server: LiveServer) -> 
     assert _media_type(response) == media_type
     if media_type == SSE:
         parsed = parse_sse(response.text)
-        assert parsed.done is not (name == "fails-midway")
-        assert len(parsed.errors) == (name == "fails-midway")
+        failed = name.endswith("fails-midway")
+        assert parsed.done is not failed
+        assert len(parsed.errors) == failed
         assert parsed.chunks
+        finishes = {c["finish_reason"] for chunk in parsed.chunks for c in chunk.get("choices", [])}
+        assert ("length" in finishes) is name.endswith("cut-at-the-output-limit")
+
+
+CHUNK = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion.chunk",
+    "created": 1,
+    "model": "mock-1",
+    "provider": "mock",
+    "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}],
+}
+ERROR = {"error": {"message": "failed", "type": "server_error", "param": None, "code": "x"}}
+BROKEN_STREAMS = {
+    "a chunk of the wrong shape": [json.dumps({**CHUNK, "choices": "Hi"}), "[DONE]"],
+    "an unknown terminator": [json.dumps(CHUNK), "[END]"],
+    "data that is not JSON": [json.dumps(CHUNK)[:-1]],
+    "an error of the wrong shape": [json.dumps(CHUNK), json.dumps({"error": "failed"})],
+}
+
+
+def replayed(path: str, events: list[str]) -> schemathesis.Response:
+    """A recorded 200 event stream, as if `path` had answered with these `data:` values."""
+    body = "".join(f"data: {event}\n\n: keep-alive\n\n" for event in events)
+    request = requests.Request("POST", f"http://127.0.0.1{path}").prepare()
+    headers = {"content-type": [f"{SSE}; charset=utf-8"]}
+    return schemathesis.Response(200, headers, body.encode(), request, 0.0, True)
+
+
+def violations(case: Case[Any], response: schemathesis.Response) -> str:
+    """What stock `response_schema_conformance` finds wrong with a response ("" for nothing)."""
+    try:
+        case.validate_response(response, checks=[response_schema_conformance])
+    except FailureGroup as failures:
+        return str(failures)
+    return ""
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/chat/stream"])
+def test_the_stock_check_reads_every_event_of_a_stream(path: str) -> None:
+    body: dict[str, Any] = {"model": "mock-1", "messages": USER}
+    case = schema[path]["POST"].Case(body=body, media_type="application/json")
+    for events in ([json.dumps(CHUNK), "[DONE]"], [json.dumps(CHUNK), json.dumps(ERROR)]):
+        assert violations(case, replayed(path, events)) == ""
+    for flaw, events in BROKEN_STREAMS.items():
+        found = violations(case, replayed(path, events))
+        assert "SSE event violates schema" in found, f"a stream with {flaw} passed"

@@ -136,6 +136,7 @@ class Recorder:
 async def exercise(r: Recorder) -> None:
     await r.send("health", "GET", "/v1/health", None)
     await r.send("openapi", "GET", "/openapi.json", None)
+    await r.send("openapi-3.1", "GET", "/openapi-3.1.json", None)
     await r.send("models", "GET", "/v1/models")
     await r.send("models-hashed-key", "GET", "/v1/models", HASHED_KEY)
     await r.send("models-h2", "GET", "/v1/models", http2=True)

@@ -79,6 +79,7 @@ async def test_routes_accept_plain_and_hashed_keys(client: QuartClient, key: str
 async def test_health_and_openapi_need_no_key(client: QuartClient) -> None:
     assert (await client.get("/v1/health")).status_code == 200
     assert (await client.get("/openapi.json")).status_code == 200
+    assert (await client.get("/openapi-3.1.json")).status_code == 200
 
 
 async def test_chat_needs_a_key(client: QuartClient) -> None:

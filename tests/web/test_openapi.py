@@ -5,10 +5,16 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from openapi_spec_validator.validation import OpenAPIV31SpecValidator, OpenAPIV32SpecValidator
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from quart.testing import QuartClient
 
 from quart_llm.cli import DEFAULT_SPEC_PATH
-from quart_llm.web.openapi_document import openapi_document, render_openapi
+from quart_llm.web.openapi_document import copy_3_1_path, openapi_document, render_openapi
+from quart_llm.web.openapi_versions import as_openapi_3_1
+
+SSE = "text/event-stream"
+STREAMED = {"/v1/chat/completions": {"application/json", SSE}, "/v1/chat/stream": {SSE}}
 
 
 @pytest.fixture(scope="module")
@@ -16,14 +22,20 @@ def spec() -> dict[str, Any]:
     return openapi_document()
 
 
-def test_committed_spec_matches_the_app() -> None:
-    assert DEFAULT_SPEC_PATH.read_text() == render_openapi(), (
-        "openapi/openapi.json is stale: run `python -m quart_llm openapi`"
-    )
+def test_committed_documents_match_the_app() -> None:
+    for path, text in render_openapi(DEFAULT_SPEC_PATH).items():
+        assert path.read_text() == text, f"{path} is stale: run `python -m quart_llm openapi`"
+    assert copy_3_1_path(DEFAULT_SPEC_PATH).name == "openapi-3.1.json"
 
 
-def test_spec_is_valid_openapi(spec: dict[str, Any]) -> None:
-    validate(spec)
+def test_spec_is_valid_openapi_3_2_and_its_copy_valid_3_1(spec: dict[str, Any]) -> None:
+    assert spec["openapi"] == "3.2.0"
+    validate(spec, cls=OpenAPIV32SpecValidator)
+    copy = as_openapi_3_1(spec)
+    assert copy["openapi"] == "3.1.0"
+    validate(copy, cls=OpenAPIV31SpecValidator)
+    with pytest.raises(OpenAPIValidationError, match="itemSchema"):
+        validate({**spec, "openapi": "3.1.0"}, cls=OpenAPIV31SpecValidator)
 
 
 def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
@@ -68,17 +80,48 @@ def test_every_error_response_uses_the_error_schema(spec: dict[str, Any]) -> Non
                     assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (status, schema)
 
 
-def test_streams_are_documented_as_event_streams(spec: dict[str, Any]) -> None:
-    stream = spec["paths"]["/v1/chat/stream"]["post"]["responses"]["200"]["content"]
-    assert set(stream) == {"text/event-stream"}
-    reference = "#/components/schemas/ChatCompletionChunk"
-    assert stream["text/event-stream"]["x-event-schema"] == {"$ref": reference}
-    both = spec["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
-    assert set(both) == {"application/json", "text/event-stream"}
+def test_streams_are_documented_with_an_item_schema(spec: dict[str, Any]) -> None:
+    for path, media_types in STREAMED.items():
+        content = spec["paths"][path]["post"]["responses"]["200"]["content"]
+        assert set(content) == media_types, path
+        event = content[SSE]["itemSchema"]
+        assert "schema" not in content[SSE]
+        assert event["required"] == ["data"]
+        assert set(event["properties"]) == {"data", "event", "id", "retry"}
+        data = event["properties"]["data"]
+        assert data["type"] == "string"
+        assert [choice.get("contentSchema") or choice["const"] for choice in data["anyOf"]] == [
+            {"$ref": "#/components/schemas/ChatCompletionChunk"},
+            {"$ref": "#/components/schemas/ErrorBody"},
+            "[DONE]",
+        ]
+        json_choices = [choice for choice in data["anyOf"] if "contentSchema" in choice]
+        assert {choice["contentMediaType"] for choice in json_choices} == {"application/json"}
     assert "ChatCompletionChunk" in spec["components"]["schemas"]
 
 
-async def test_served_spec_equals_the_exported_one(client: QuartClient) -> None:
-    response = await client.get("/openapi.json")
-    served = json.loads(await response.get_data(as_text=True))
-    assert served["paths"] == openapi_document()["paths"]
+def test_the_3_1_copy_keeps_the_item_schema_as_an_extension(spec: dict[str, Any]) -> None:
+    before = json.dumps(spec, sort_keys=True)
+    copy = as_openapi_3_1(spec)
+    assert json.dumps(spec, sort_keys=True) == before, "the 3.2 document is left as it was"
+    for path in STREAMED:
+        original = spec["paths"][path]["post"]["responses"]["200"]["content"][SSE]
+        converted = copy["paths"][path]["post"]["responses"]["200"]["content"][SSE]
+        assert converted == {"schema": {"type": "string"}, "x-itemSchema": original["itemSchema"]}
+    assert "itemSchema" not in json.dumps(copy).replace("x-itemSchema", "")
+    copy["openapi"] = spec["openapi"]
+    for path in STREAMED:
+        copy["paths"][path] = spec["paths"][path]
+    assert copy == spec, "nothing but the version and the streams changes"
+
+
+async def test_served_documents_equal_the_exported_ones(client: QuartClient) -> None:
+    exported = openapi_document()
+    for route, expected in (
+        ("/openapi.json", exported),
+        ("/openapi-3.1.json", as_openapi_3_1(exported)),
+    ):
+        response = await client.get(route)
+        assert response.status_code == 200, route
+        served = json.loads(await response.get_data(as_text=True))
+        assert served == expected, route

@@ -12,8 +12,10 @@ from quart_llm.web.rate_limiter import EXEMPT_ENDPOINTS, GatewayRateLimiter
 
 HEALTH = {"health.get_health", "health.get_liveness", "health.get_readiness"}
 """Orchestrators and load balancers call these without a key, as often as they like."""
-EXPECTED_EXEMPT = {*HEALTH, "openapi", "metrics.get_metrics"}
-EXPECTED_PUBLIC = {*HEALTH, "openapi", "metrics.get_metrics"}
+DOCUMENTS = {"openapi", "openapi_copies.get_openapi_3_1"}
+"""The OpenAPI 3.2 document and its 3.1 copy."""
+EXPECTED_EXEMPT = {*HEALTH, *DOCUMENTS, "metrics.get_metrics"}
+EXPECTED_PUBLIC = {*HEALTH, *DOCUMENTS, "metrics.get_metrics"}
 """/metrics needs no API key: it has its own token (metrics.token) or is opened on purpose."""
 
 
