@@ -14,8 +14,10 @@
 
 `error_body()` is the one place the OpenAI envelope is built (`to_body()` and the web layer's
 handlers for Quart's own errors both use it), so every error the service returns has the same
-four keys; `request_id` is added where one is known. The web layer turns each error into its
-HTTP answer; a stream that has started sends it as one in-band event instead.
+four keys; `request_id` is added where one is known. `anthropic_error()` is the one place the
+same error is put in Anthropic's envelope and statuses, for the Messages API's routes and
+streams. The web layer turns each error into its HTTP answer; a stream that has started sends
+it as one in-band event instead.
 """
 
 from __future__ import annotations
@@ -69,6 +71,36 @@ def error_body(
     if request_id is not None:
         error["request_id"] = request_id
     return {"error": error}
+
+
+ANTHROPIC_OVERLOADED = 529
+"""Anthropic's status for "try again later": its API has no 503, so every 503 becomes it."""
+_ANTHROPIC_TYPES = {
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    504: "timeout_error",
+    ANTHROPIC_OVERLOADED: "overloaded_error",
+}
+
+
+def anthropic_error(
+    status: int, message: str, request_id: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """An error's status and body in Anthropic's shape: `{"type": "error", "error": {"type",
+    "message"}, "request_id"}`, with Anthropic's statuses (529 `overloaded_error` for a 503)."""
+    if status == 503:
+        status = ANTHROPIC_OVERLOADED
+    error_type = _ANTHROPIC_TYPES.get(
+        status, "api_error" if status >= 500 else "invalid_request_error"
+    )
+    body: dict[str, Any] = {"type": "error", "error": {"type": error_type, "message": message}}
+    if request_id is not None:
+        body["request_id"] = request_id
+    return status, body
 
 
 class InvalidRequest(GatewayError):

@@ -22,8 +22,9 @@ from quart_llm.services.chat import ChatCall
 from quart_llm.services.container import Services
 from quart_llm.services.draining import SHUTTING_DOWN
 from quart_llm.services.keys import Principal
-from quart_llm.streaming.chat_events import StreamContext, chat_events, close_events
+from quart_llm.streaming.chat_events import chat_events, close_events
 from quart_llm.streaming.readahead import CLIENT_TOO_SLOW, ReadAhead, StreamItem
+from quart_llm.streaming.stream_context import EventShape, StreamContext
 
 _OUTCOME_OF_CODE = {CLIENT_TOO_SLOW: "client_too_slow", SHUTTING_DOWN: "shutting_down"}
 """The outcome of a stream ended by the gateway itself, by its error's code."""
@@ -56,8 +57,10 @@ async def stream_chat(
     record: RequestRecord,
     *,
     include_usage: bool,
+    shape: EventShape | None = None,
 ) -> EventStream:
-    """Start the upstream stream; a failure before its first chunk is raised as it is."""
+    """Start the upstream stream; a failure before its first chunk is raised as it is. Its
+    events are OpenAI's chat chunks, or `shape`'s (another API's translation)."""
     call = await ChatCall.admit(services, principal, request, record)
     keepalive = services.settings.sse.keepalive_seconds
     try:
@@ -83,6 +86,8 @@ async def stream_chat(
     )
     if record.trace is not None and record.trace.capture_content:
         context.outcome.captured_text = []
+    if shape is not None:
+        context.shape = shape
     events = chat_events(readahead, first, context)
     stream = EventStream(events, call.headers, partial(close_events, events, readahead, context))
     context.on_finish = partial(_stream_ended, call, readahead, stream)

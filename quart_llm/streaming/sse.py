@@ -1,7 +1,10 @@
-"""Server-Sent Events as the OpenAI SDKs read them: `data:` lines and `:` comments only.
+"""Server-Sent Events as the SDKs read them: `data:` lines, `:` comments, and `event:` names
+where the API has them.
 
-No `id:`, `event:` or `retry:` lines (openai-python breaks on them), every event ends with a
-blank line, and no hop-by-hop header is set (HTTP/2 forbids them).
+Chat streams carry no `id:`, `event:` or `retry:` lines (openai-python breaks on them in chat
+streams); the Messages and Responses APIs name every event (`encode_event`), as their SDKs
+expect. Every event ends with a blank line, and no hop-by-hop header is set (HTTP/2 forbids
+them).
 """
 
 from __future__ import annotations
@@ -24,3 +27,8 @@ SSE_HEADERS = {
 def encode_data(payload: Any) -> bytes:
     """One event carrying compact JSON: orjson never emits a raw newline, so one line."""
     return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+def encode_event(name: str, payload: Any) -> bytes:
+    """One named event (`event:` then `data:`) carrying compact JSON."""
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"

@@ -13,9 +13,10 @@ from quart_llm.config.models import ProviderTimeouts
 from quart_llm.errors import UpstreamProtocolError
 from quart_llm.providers.answers import StreamChunk, TokenUsage
 from quart_llm.routing.deadline import Deadline
-from quart_llm.streaming.chat_events import StreamContext, chat_events
+from quart_llm.streaming.chat_events import chat_events
 from quart_llm.streaming.readahead import ReadAhead
 from quart_llm.streaming.sse import DONE, KEEPALIVE
+from quart_llm.streaming.stream_context import StreamContext
 
 Step = list[StreamChunk] | float | Exception
 
