@@ -15,7 +15,16 @@ from quart_llm.observability.logs import configure_logging
 from quart_llm.server import http2, http11_errors
 from quart_llm.services.container import Services, build_services
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
-from quart_llm.web.blueprints import chat, health, metrics, models, openapi_copies, usage
+from quart_llm.web.blueprints import (
+    chat,
+    health,
+    messages,
+    metrics,
+    models,
+    openapi_copies,
+    responses,
+    usage,
+)
 from quart_llm.web.context import SERVICES_KEY
 from quart_llm.web.error_handlers import register_error_handlers
 from quart_llm.web.hooks import RequestHooks
@@ -39,7 +48,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.extensions[SERVICES_KEY] = services
     RequestHooks(app, services)
     register_error_handlers(app)
-    for blueprint in (health, models, chat, usage):
+    for blueprint in (health, models, chat, messages, responses, usage):
         app.register_blueprint(blueprint.blueprint)
     if settings.metrics.enabled:
         app.register_blueprint(metrics.blueprint)

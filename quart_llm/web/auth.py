@@ -1,4 +1,5 @@
-"""Authentication as HTTP sees it: Bearer headers, public routes, the current caller."""
+"""Authentication as HTTP sees it: Bearer headers (or `x-api-key`, which Anthropic's SDKs send),
+public routes, the current caller."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from quart import g
 from quart_llm.errors import AuthenticationFailed
 from quart_llm.services.keys import KeyRing, Principal
 
+API_KEY_HEADER = "x-api-key"
 PUBLIC_ATTRIBUTE = "_quart_llm_public"
 ADMIN_ATTRIBUTE = "_quart_llm_admin"
 PUBLIC_ENDPOINTS = frozenset({"openapi"})
@@ -49,12 +51,16 @@ def bearer_token(authorization: str | None) -> str | None:
     return token
 
 
-def authenticate(keyring: KeyRing, authorization: str | None) -> Principal:
-    """The caller named by an Authorization header; AuthenticationFailed without echoing it."""
-    token = bearer_token(authorization)
-    if token is None:
+def authenticate(
+    keyring: KeyRing, authorization: str | None, api_key: str | None = None
+) -> Principal:
+    """The caller named by an Authorization header, else by an `x-api-key` header (Anthropic's
+    way); AuthenticationFailed without echoing either."""
+    token = bearer_token(authorization) or (api_key.strip() if api_key else None)
+    if not token:
         raise AuthenticationFailed(
-            "Missing API key: send 'Authorization: Bearer <key>'.", code="missing_api_key"
+            "Missing API key: send 'Authorization: Bearer <key>' (or 'x-api-key: <key>').",
+            code="missing_api_key",
         )
     return keyring.authenticate(token)
 

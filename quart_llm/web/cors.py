@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from quart import Request, Response
 
-ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID"
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-ID, X-API-Key, Anthropic-Version"
 EXPOSED_HEADERS = "X-Request-ID, X-Quart-LLM-Provider, Retry-After"
 PREFLIGHT_MAX_AGE = "600"
 

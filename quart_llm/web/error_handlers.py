@@ -1,22 +1,27 @@
-"""Every error leaves the service as JSON in the OpenAI shape, never as HTML or a traceback.
+"""Every error leaves the service as JSON in its route's API shape, never as HTML or a traceback.
 
-400 is the status for every invalid request, schema violations included (OpenAI does the
-same, and its SDKs raise BadRequestError for it); 422 is not used.
+The shape is OpenAI's, except on the routes marked `anthropic_errors` (the Messages API),
+whose errors are Anthropic's envelope and statuses (`errors.anthropic_error`): the same error,
+told the way that route's SDK reads it. 400 is the status for every invalid request, schema
+violations included (OpenAI does the same, and its SDKs raise BadRequestError for it); 422 is
+not used.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
-from quart import Quart, Response, g
+from quart import Quart, Response, current_app, g, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
-from quart_llm.errors import GatewayError, error_body
+from quart_llm.errors import GatewayError, anthropic_error, error_body
 from quart_llm.observability.request_ids import current_request_id
 from quart_llm.observability.request_record import RequestRecord
+from quart_llm.schemas.validation_messages import describe_validation_error
 from quart_llm.web.responses import json_response
 
 logger = logging.getLogger("quart_llm.errors")
@@ -37,7 +42,30 @@ _HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
     429: ("rate_limit_error", "rate_limit_exceeded", "Too many requests."),
 }
 _PASSED_HEADERS = frozenset({"retry-after", "allow", "www-authenticate"})
-_SCALAR_LABELS = frozenset({"str", "int", "float", "bool", "bytes", "list", "dict", "none"})
+ANTHROPIC_ERRORS_ATTRIBUTE = "_quart_llm_anthropic_errors"
+
+
+def anthropic_errors[F: Callable[..., Any]](func: F) -> F:
+    """Mark a route whose errors are told in Anthropic's shape (the Messages API's routes)."""
+    setattr(func, ANTHROPIC_ERRORS_ATTRIBUTE, True)
+    return func
+
+
+def _speaks_anthropic() -> bool:
+    """Whether the current request's route tells its errors in Anthropic's shape."""
+    endpoint = request.endpoint
+    view = current_app.view_functions.get(endpoint) if endpoint is not None else None
+    return bool(getattr(view, ANTHROPIC_ERRORS_ATTRIBUTE, False))
+
+
+def _error_response(
+    body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> Response:
+    """The answer for an error in the OpenAI envelope `body`, in its route's shape."""
+    if _speaks_anthropic():
+        error = body["error"]
+        status, body = anthropic_error(status, error["message"], error.get("request_id"))
+    return json_response(body, status, headers)
 
 
 def _note_error_code(code: str | None) -> None:
@@ -52,46 +80,11 @@ def _gateway_error_response(error: GatewayError) -> Response:
     headers = dict(error.headers)
     if error.status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="quart_llm"')
-    return json_response(error.to_body(current_request_id.get()), error.status, headers)
-
-
-def _describe_validation_error(error: ValidationError) -> tuple[str, str | None]:
-    """A readable message and the `param` path of the first problem, without echoing input."""
-    problems = error.errors(include_url=False, include_input=False, include_context=False)
-    parts: list[str] = []
-    for problem in problems[:5]:
-        location = _location(problem["loc"])
-        parts.append(f"{location}: {problem['msg']}" if location else str(problem["msg"]))
-    if len(problems) > 5:
-        parts.append(f"and {len(problems) - 5} more")
-    param = _location(problems[0]["loc"]) if problems else None
-    return "Invalid request: " + "; ".join(parts), param or None
-
-
-def _location(loc: tuple[Any, ...]) -> str:
-    """The field path of a pydantic location, without the labels it adds for union members."""
-    text = ""
-    skip_tag = False
-    for part in loc:
-        if isinstance(part, str) and _is_union_label(part):
-            skip_tag = skip_tag or "tagged-union[" in part
-            continue
-        if skip_tag and isinstance(part, str):
-            skip_tag = False
-            continue
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-def _is_union_label(part: str) -> bool:
-    return part in _SCALAR_LABELS or part[:1].isupper() or any(c in part for c in "[',")
+    return _error_response(error.to_body(current_request_id.get()), error.status, headers)
 
 
 def register_error_handlers(app: Quart) -> None:
-    """Answer every error of `app` in the OpenAI shape."""
+    """Answer every error of `app` in its route's shape."""
 
     @app.errorhandler(GatewayError)
     async def handle_gateway_error(error: GatewayError) -> Response:
@@ -101,15 +94,16 @@ def register_error_handlers(app: Quart) -> None:
     async def handle_schema_error(error: RequestSchemaValidationError) -> Response:
         cause = error.validation_error
         if isinstance(cause, ValidationError):
-            message, param = _describe_validation_error(cause)
+            message, param = describe_validation_error(cause)
         elif isinstance(cause, TypeError):
             message, param = "The request body must be a JSON object.", None
         else:
             message, param = "Invalid request body.", None
         _note_error_code("invalid_request")
-        body = error_body(message, "invalid_request_error", "invalid_request", param)
-        body["error"]["request_id"] = current_request_id.get()
-        return json_response(body, 400)
+        body = error_body(
+            message, "invalid_request_error", "invalid_request", param, current_request_id.get()
+        )
+        return _error_response(body, 400)
 
     @app.errorhandler(HTTPException)
     async def handle_http_exception(error: HTTPException) -> Response:
@@ -122,7 +116,7 @@ def register_error_handlers(app: Quart) -> None:
         }
         _note_error_code(code)
         body = error_body(message, error_type, code, None, current_request_id.get())
-        return json_response(body, status, headers)
+        return _error_response(body, status, headers)
 
     @app.errorhandler(Exception)
     async def handle_unexpected(error: Exception) -> Response:
@@ -136,4 +130,4 @@ def register_error_handlers(app: Quart) -> None:
             None,
             request_id,
         )
-        return json_response(body, 500)
+        return _error_response(body, 500)

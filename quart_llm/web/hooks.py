@@ -30,7 +30,7 @@ from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.chat_streaming import EventStream
 from quart_llm.services.container import Services
 from quart_llm.services.keys import KeyRing, Principal
-from quart_llm.web.auth import authenticate, is_admin, is_public
+from quart_llm.web.auth import API_KEY_HEADER, authenticate, is_admin, is_public
 from quart_llm.web.cors import CORSPolicy
 from quart_llm.web.request_body import read_json_body
 from quart_llm.web.responses import EVENT_STREAM_KEY, add_missing_headers
@@ -117,7 +117,9 @@ class RequestHooks:
     async def _authenticate(self, keyring: KeyRing) -> Principal:
         """The caller; a client address that keeps failing gets 429s instead of 401s."""
         try:
-            return authenticate(keyring, request.headers.get("Authorization"))
+            return authenticate(
+                keyring, request.headers.get("Authorization"), request.headers.get(API_KEY_HEADER)
+            )
         except AuthenticationFailed:
             await self.services.quotas.count_failed_authentication(request.remote_addr or "unknown")
             raise

@@ -34,12 +34,15 @@ SSE_FIELDS: dict[str, Any] = {
 """The generic event's fields besides `data`, typed as the SSE specification parses them."""
 
 
-def document_errors[F: Callable[..., Any]](*statuses: int) -> Callable[[F], F]:
-    """Document each status as an OpenAI-shaped error (`ErrorBody`)."""
+def document_errors[F: Callable[..., Any]](
+    *statuses: int, body: type[BaseModel] = ErrorBody
+) -> Callable[[F], F]:
+    """Document each status as an error in the route's shape (OpenAI's `ErrorBody` unless
+    `body` says otherwise)."""
 
     def decorator(func: F) -> F:
         for status in statuses:
-            func = document_response(ErrorBody, status)(func)
+            func = document_response(body, status)(func)
         return func
 
     return decorator
