@@ -4,7 +4,8 @@ Bounded and deterministic: a fixed seed, derandomized generation, at most `MAX_E
 generated cases per operation and phase, the mock provider only. Request quotas are raised so
 a run never meets a 429 it did not provoke. Half the generated chat bodies are made answerable
 (the mock's `mock-1`, one user message, fields the mock refuses dropped), so whole and streamed
-200s are generated too; `test_chat_answers_conform_to_the_document` makes sure of each kind.
+200s are generated too; `test_answers_conform_to_the_document` makes sure of each kind, for
+chat and for the Messages and Responses APIs.
 
 Only Schemathesis's own checks run. Event streams are checked by `response_schema_conformance`
 itself: each parsed event against the response's `itemSchema`, its `data` parsed as JSON
@@ -141,18 +142,57 @@ CHAT_ANSWERS: dict[str, tuple[str, dict[str, Any], int, str]] = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CHAT_ANSWERS))
-def test_chat_answers_conform_to_the_document(name: str, server: LiveServer) -> None:
-    path, fields, status, media_type = CHAT_ANSWERS[name]
+TRANSLATED_ANSWERS: dict[str, tuple[str, dict[str, Any], int, str]] = {
+    "message": ("/v1/messages", {}, 200, "application/json"),
+    "message-streamed": ("/v1/messages", {"stream": True}, 200, "text/event-stream"),
+    "message-fails-midway": (
+        "/v1/messages",
+        {"stream": True, "model": "mock-fail-midway"},
+        200,
+        "text/event-stream",
+    ),
+    "message-fails-early": ("/v1/messages", {"model": "mock-fail-early"}, 529, "application/json"),
+    "message-unknown-model": ("/v1/messages", {"model": "mock/none"}, 404, "application/json"),
+    "response": ("/v1/responses", {}, 200, "application/json"),
+    "response-streamed": ("/v1/responses", {"stream": True}, 200, "text/event-stream"),
+    "response-cut": (
+        "/v1/responses",
+        {"stream": True, "max_output_tokens": 2},
+        200,
+        "text/event-stream",
+    ),
+    "response-fails-midway": (
+        "/v1/responses",
+        {"stream": True, "model": "mock-fail-midway"},
+        200,
+        "text/event-stream",
+    ),
+    "response-stored": ("/v1/responses", {"store": True}, 400, "application/json"),
+}
+ANSWERS = {**CHAT_ANSWERS, **TRANSLATED_ANSWERS}
+
+
+def answer_body(path: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A body for `path` that the mock answers, with `fields` on top."""
+    if path == "/v1/responses":
+        return {"model": "mock-1", "input": "Hello there", **fields}
     body: dict[str, Any] = {"model": "mock-1", "messages": USER, **fields}
-    case = schema[path]["POST"].Case(body=body, media_type="application/json")
+    if path == "/v1/messages":
+        body.setdefault("max_tokens", 64)
+    return body
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+def test_answers_conform_to_the_document(name: str, server: LiveServer) -> None:
+    path, fields, status, media_type = ANSWERS[name]
+    case = schema[path]["POST"].Case(body=answer_body(path, fields), media_type="application/json")
     checks = CHECKS if status < 500 else CHECKS[1:]
     response = case.call_and_validate(
         base_url=server.base_url, headers=AUTH, checks=checks, timeout=10
     )
     assert response.status_code == status
     assert _media_type(response) == media_type
-    if media_type == SSE:
+    if media_type == SSE and path.startswith("/v1/chat/"):
         parsed = parse_sse(response.text)
         failed = name.endswith("fails-midway")
         assert parsed.done is not failed

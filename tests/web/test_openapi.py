@@ -15,6 +15,10 @@ from quart_llm.web.openapi_versions import as_openapi_3_1
 
 SSE = "text/event-stream"
 STREAMED = {"/v1/chat/completions": {"application/json", SSE}, "/v1/chat/stream": {SSE}}
+TRANSLATED_STREAMS = {
+    "/v1/messages": ("AnthropicStreamEvent", "AnthropicErrorBody"),
+    "/v1/responses": ("ResponseStreamEvent", "ResponseFailedEvent"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +55,9 @@ def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
         ("/v1/models", "get"): "list_models",
         ("/v1/chat/completions", "post"): "create_chat_completion",
         ("/v1/chat/stream", "post"): "stream_chat_completion",
+        ("/v1/messages", "post"): "create_anthropic_message",
+        ("/v1/messages/count_tokens", "post"): "count_anthropic_message_tokens",
+        ("/v1/responses", "post"): "create_model_response",
         ("/v1/usage", "get"): "get_usage",
     }
 
@@ -71,13 +78,25 @@ def test_summaries_come_from_docstrings(spec: dict[str, Any]) -> None:
     assert "data: [DONE]" in chat["description"]
 
 
-def test_every_error_response_uses_the_error_schema(spec: dict[str, Any]) -> None:
-    for operations in spec["paths"].values():
+def test_every_error_response_uses_its_apis_error_schema(spec: dict[str, Any]) -> None:
+    for path, operations in spec["paths"].items():
+        body = "AnthropicErrorBody" if path.startswith("/v1/messages") else "ErrorBody"
         for operation in operations.values():
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
                     schema = response["content"]["application/json"]["schema"]
-                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (status, schema)
+                    assert schema == {"$ref": f"#/components/schemas/{body}"}, (status, schema)
+
+
+@pytest.mark.parametrize("path", sorted(TRANSLATED_STREAMS))
+def test_translated_apis_document_their_answers_and_events(spec: dict[str, Any], path: str) -> None:
+    answer = spec["paths"][path]["post"]["responses"]["200"]
+    assert set(answer["content"]) == {"application/json", SSE}
+    data = answer["content"][SSE]["itemSchema"]["properties"]["data"]
+    assert [choice.get("contentSchema") or choice["const"] for choice in data["anyOf"]] == [
+        {"$ref": f"#/components/schemas/{name}"} for name in TRANSLATED_STREAMS[path]
+    ], "their events, their failure, and no [DONE]"
+    assert "[DONE]" not in answer["description"]
 
 
 def test_streams_are_documented_with_an_item_schema(spec: dict[str, Any]) -> None:
@@ -104,13 +123,13 @@ def test_the_3_1_copy_keeps_the_item_schema_as_an_extension(spec: dict[str, Any]
     before = json.dumps(spec, sort_keys=True)
     copy = as_openapi_3_1(spec)
     assert json.dumps(spec, sort_keys=True) == before, "the 3.2 document is left as it was"
-    for path in STREAMED:
+    for path in [*STREAMED, *TRANSLATED_STREAMS]:
         original = spec["paths"][path]["post"]["responses"]["200"]["content"][SSE]
         converted = copy["paths"][path]["post"]["responses"]["200"]["content"][SSE]
         assert converted == {"schema": {"type": "string"}, "x-itemSchema": original["itemSchema"]}
     assert "itemSchema" not in json.dumps(copy).replace("x-itemSchema", "")
     copy["openapi"] = spec["openapi"]
-    for path in STREAMED:
+    for path in [*STREAMED, *TRANSLATED_STREAMS]:
         copy["paths"][path] = spec["paths"][path]
     assert copy == spec, "nothing but the version and the streams changes"
 
