@@ -109,7 +109,7 @@ async def test_tool_use_round_trip(
         tools=WEATHER,
         messages=[
             *HELLO,
-            {"role": "assistant", "content": asked.content},  # type: ignore[typeddict-item]
+            {"role": "assistant", "content": asked.content},
             {
                 "role": "user",
                 "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}],
@@ -244,12 +244,10 @@ async def test_keys_by_x_api_key_or_bearer(
         response = await client.post("/v1/messages", json=body, headers=headers)
     assert response.status_code == status
     if status == 401:
-        assert response.json() == {
+        refusal = response.json()
+        assert refusal == {
             "type": "error",
-            "error": {
-                "type": "authentication_error",
-                "message": response.json()["error"]["message"],
-            },
+            "error": {"type": "authentication_error", "message": refusal["error"]["message"]},
             "request_id": response.headers["request-id"],
         }
         assert "wrong" not in response.text

@@ -37,17 +37,19 @@ async def upstream_close_lag(
     simulator.config.tokens = [f" t{index}" for index in range(400)]
     tasks_before = upstreams.gateway.task_count()
     try:
-        async with httpx.AsyncClient(
-            base_url=upstreams.gateway.base_url, http1=not http2, http2=http2, timeout=10
-        ) as client:
-            async with client.stream("POST", path, json=body, headers=AUTH) as response:
-                assert response.status_code == 200
-                received = 0
-                async for _ in response.aiter_bytes():
-                    received += 1
-                    if received >= 3:
-                        break
-                closed_at = time.monotonic()
+        async with (
+            httpx.AsyncClient(
+                base_url=upstreams.gateway.base_url, http1=not http2, http2=http2, timeout=10
+            ) as client,
+            client.stream("POST", path, json=body, headers=AUTH) as response,
+        ):
+            assert response.status_code == 200
+            received = 0
+            async for _ in response.aiter_bytes():
+                received += 1
+                if received >= 3:
+                    break
+            closed_at = time.monotonic()
         (recorded,) = await asyncio.to_thread(simulator.wait_for_requests, 1, 2.0)
         upstream_closed = await asyncio.to_thread(simulator.wait_for_client_close, recorded, 3.0)
     finally:
