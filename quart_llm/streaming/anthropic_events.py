@@ -16,7 +16,7 @@ from typing import Any
 
 from quart_llm.errors import GatewayError, anthropic_error
 from quart_llm.streaming.sse import encode_event
-from quart_llm.streaming.stream_context import StreamContext
+from quart_llm.streaming.stream_context import StreamContext, first_choice_delta
 
 PING = b'event: ping\ndata: {"type":"ping"}\n\n'
 STOP_REASONS = {
@@ -70,18 +70,14 @@ class AnthropicEvents:
 
     def chunk(self, choices: list[dict[str, Any]], context: StreamContext) -> bytes:
         """The block events of the first choice's delta (a message has one choice)."""
-        events = bytearray()
-        for choice in choices:
-            delta = choice.get("delta")
-            if choice.get("index", 0) != 0 or not delta:
-                continue
-            text = delta.get("content")
-            if text:
-                events += self._open_block(("text", 0), {"type": "text", "text": ""})
-                events += self._delta({"type": "text_delta", "text": text})
-            for call in delta.get("tool_calls") or ():
-                events += self._tool_call(call)
-        return bytes(events)
+        text, tool_calls = first_choice_delta(choices)
+        events = b""
+        if text:
+            events = self._open_block(("text", 0), {"type": "text", "text": ""})
+            events += self._delta({"type": "text_delta", "text": text})
+        for call in tool_calls:
+            events += self._tool_call(call)
+        return events
 
     def cut_at_limit(self, context: StreamContext) -> bytes:
         """Nothing: the ending says `max_tokens`."""

@@ -21,7 +21,7 @@ from typing import Any
 from quart_llm.errors import GatewayError
 from quart_llm.providers.answers import TokenUsage
 from quart_llm.streaming.sse import KEEPALIVE, encode_event
-from quart_llm.streaming.stream_context import StreamContext
+from quart_llm.streaming.stream_context import StreamContext, first_choice_delta
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
@@ -99,18 +99,12 @@ class ResponsesEvents:
 
     def chunk(self, choices: list[dict[str, Any]], context: StreamContext) -> bytes:
         """The item events of the first choice's delta (a response has one choice)."""
-        events = bytearray()
-        for choice in choices:
-            delta = choice.get("delta")
-            if choice.get("index", 0) != 0 or not delta:
-                continue
-            text = delta.get("content")
-            if text:
-                events += self._text(text)
-            for call in delta.get("tool_calls") or ():
-                if isinstance(call, dict):
-                    events += self._tool_call(call)
-        return bytes(events)
+        text, tool_calls = first_choice_delta(choices)
+        events = self._text(text) if text else b""
+        for call in tool_calls:
+            if isinstance(call, dict):
+                events += self._tool_call(call)
+        return events
 
     def cut_at_limit(self, context: StreamContext) -> bytes:
         """Nothing: the ending says `incomplete`."""

@@ -73,6 +73,16 @@ class EventShape(Protocol):
         ...
 
 
+def first_choice_delta(choices: list[dict[str, Any]]) -> tuple[str | None, list[Any]]:
+    """The text and the tool-call deltas of the first choice: all a translated API relays (a
+    Messages answer or a response has one choice, and no reasoning unless asked for)."""
+    for choice in choices:
+        delta = choice.get("delta")
+        if choice.get("index", 0) == 0 and delta:
+            return delta.get("content") or None, delta.get("tool_calls") or []
+    return None, []
+
+
 @dataclass(slots=True)
 class StreamContext:
     """What a stream needs to shape its events, and what it did."""

@@ -4,7 +4,7 @@ count_tokens, failures before and during a stream, client disconnects, Anthropic
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
@@ -13,26 +13,19 @@ import pytest
 from anthropic.types import MessageParam, ToolParam
 
 from tests.conftest import AUTH, TEST_KEY
-from tests.integration.gateway_with_simulators import TEXT, Upstreams, upstreams_and_gateway
+from tests.integration.gateway_with_simulators import TEXT, Upstreams, upstream_close_lag
 from tests.integration.translated_apis import (
     MOCK_REPLY,
     PROVIDERS,
     SIMULATED,
     WEATHER_TOOL_SCHEMA,
     model,
-    upstream_close_lag,
 )
 
 HELLO: list[MessageParam] = [{"role": "user", "content": "Hello there"}]
 WEATHER: list[ToolParam] = [
     {"name": "get_weather", "description": "The weather", "input_schema": WEATHER_TOOL_SCHEMA}
 ]
-
-
-@pytest.fixture(scope="module")
-def upstreams() -> Iterator[Upstreams]:
-    with upstreams_and_gateway() as running:
-        yield running
 
 
 @pytest.fixture(params=["http1", "http2"])

@@ -3,9 +3,6 @@ official openai client; what reaches the upstream; and client disconnects."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -18,36 +15,16 @@ from tests.integration.gateway_with_simulators import (
     TEXT,
     UPSTREAM_KEY,
     Upstreams,
-    upstreams_and_gateway,
+    upstream_close_lag,
 )
 
 PROVIDERS = ("ollama", "openai", "openrouter")
 HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Hello"}]
 
 
-@pytest.fixture(scope="module")
-def upstreams() -> Iterator[Upstreams]:
-    with upstreams_and_gateway() as running:
-        yield running
-
-
-@pytest.fixture(params=["http1", "http2"])
-async def sdk(
-    request: pytest.FixtureRequest, upstreams: Upstreams
-) -> AsyncIterator[openai.AsyncOpenAI]:
-    http2 = request.param == "http2"
-    async with openai.AsyncOpenAI(
-        base_url=f"{upstreams.gateway.base_url}/v1",
-        api_key=TEST_KEY,
-        http_client=openai.DefaultAsyncHttpxClient(http1=not http2, http2=http2, timeout=30),
-        max_retries=0,
-    ) as client:
-        yield client
-
-
 @pytest.mark.parametrize("provider", PROVIDERS)
-async def test_whole_answer(sdk: openai.AsyncOpenAI, provider: str) -> None:
-    completion = await sdk.chat.completions.create(
+async def test_whole_answer(openai_sdk: openai.AsyncOpenAI, provider: str) -> None:
+    completion = await openai_sdk.chat.completions.create(
         model=f"{provider}/llama3.2:latest" if provider == "ollama" else f"{provider}/gpt-4o-mini",
         messages=HELLO,
         temperature=0.2,
@@ -60,8 +37,8 @@ async def test_whole_answer(sdk: openai.AsyncOpenAI, provider: str) -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-async def test_streamed_answer(sdk: openai.AsyncOpenAI, provider: str) -> None:
-    stream = await sdk.chat.completions.create(
+async def test_streamed_answer(openai_sdk: openai.AsyncOpenAI, provider: str) -> None:
+    stream = await openai_sdk.chat.completions.create(
         model=f"{provider}/sim/paced",
         messages=HELLO,
         stream=True,
@@ -79,8 +56,10 @@ async def test_streamed_answer(sdk: openai.AsyncOpenAI, provider: str) -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-async def test_mid_stream_error_raises_in_the_sdk(sdk: openai.AsyncOpenAI, provider: str) -> None:
-    stream = await sdk.chat.completions.create(
+async def test_mid_stream_error_raises_in_the_sdk(
+    openai_sdk: openai.AsyncOpenAI, provider: str
+) -> None:
+    stream = await openai_sdk.chat.completions.create(
         model=f"{provider}/sim/error-mid-stream", messages=HELLO, stream=True
     )
 
@@ -106,10 +85,10 @@ async def test_mid_stream_error_raises_in_the_sdk(sdk: openai.AsyncOpenAI, provi
 )
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_whole_answer_errors(
-    sdk: openai.AsyncOpenAI, provider: str, scenario: str, error_class: type[openai.APIError]
+    openai_sdk: openai.AsyncOpenAI, provider: str, scenario: str, error_class: type[openai.APIError]
 ) -> None:
     with pytest.raises(error_class) as caught:
-        await sdk.chat.completions.create(model=f"{provider}/sim/{scenario}", messages=HELLO)
+        await openai_sdk.chat.completions.create(model=f"{provider}/sim/{scenario}", messages=HELLO)
     assert UPSTREAM_KEY not in str(caught.value)
 
 
@@ -167,34 +146,9 @@ async def test_what_reaches_the_upstream(upstreams: Upstreams, provider: str) ->
 async def test_client_disconnect_closes_the_upstream_at_once(
     upstreams: Upstreams, provider: str, http2: bool
 ) -> None:
-    simulator = upstreams.simulator(provider)
-    simulator.clear()
-    simulator.config.tokens = [f" t{index}" for index in range(400)]
-    tasks_before = upstreams.gateway.task_count()
-    try:
-        async with httpx.AsyncClient(
-            base_url=upstreams.gateway.base_url, http1=not http2, http2=http2, timeout=10
-        ) as client:
-            body = {"model": f"{provider}/sim/paced", "messages": HELLO}
-            async with client.stream("POST", "/v1/chat/stream", json=body, headers=AUTH) as resp:
-                assert resp.status_code == 200
-                received = 0
-                async for _ in resp.aiter_bytes():
-                    received += 1
-                    if received >= 3:
-                        break
-                closed_at = time.monotonic()
-        (recorded,) = await asyncio.to_thread(simulator.wait_for_requests, 1, 2.0)
-        upstream_closed = await asyncio.to_thread(simulator.wait_for_client_close, recorded, 3.0)
-    finally:
-        simulator.config.tokens = list(type(simulator.config)().tokens)
-    lag = upstream_closed - closed_at
-    print(f"{provider} {'h2' if http2 else 'h1'}: upstream saw the close {lag * 1000:.1f} ms after")
+    body = {"model": f"{provider}/sim/paced", "messages": HELLO}
+    lag = await upstream_close_lag(upstreams, provider, "/v1/chat/stream", body, http2=http2)
     assert lag < 1.0, "the upstream request outlived the client (400 tokens take 8 s)"
-    deadline = time.monotonic() + 2
-    while upstreams.gateway.task_count() > tasks_before and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    assert upstreams.gateway.task_count() <= tasks_before, "a task outlived the stream"
 
 
 PIXEL = (

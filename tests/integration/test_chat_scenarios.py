@@ -6,7 +6,6 @@ byte, or (after it) one in-band error event and no `[DONE]`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +16,6 @@ from tests.integration.gateway_with_simulators import (
     TEXT,
     UPSTREAM_KEY,
     Upstreams,
-    upstreams_and_gateway,
 )
 from tests.support.sse_reader import ParsedStream, parse_sse
 
@@ -60,12 +58,6 @@ EXPECTED: dict[str, tuple[str, Any]] = {
     "hang": inband("upstream_timeout"),
     "hang-mid-stream": inband("upstream_timeout"),
 }
-
-
-@pytest.fixture(scope="module")
-def upstreams() -> Iterator[Upstreams]:
-    with upstreams_and_gateway() as running:
-        yield running
 
 
 async def stream(upstreams: Upstreams, provider: str, scenario: str) -> httpx.Response:

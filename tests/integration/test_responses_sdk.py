@@ -5,22 +5,19 @@ and the refusal of stored state."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
 import pytest
 from openai.types.responses import FunctionToolParam, Response, ResponseInputParam
 
-from tests.conftest import TEST_KEY
-from tests.integration.gateway_with_simulators import TEXT, Upstreams, upstreams_and_gateway
+from tests.integration.gateway_with_simulators import TEXT, Upstreams, upstream_close_lag
 from tests.integration.translated_apis import (
     MOCK_REPLY,
     PROVIDERS,
     SIMULATED,
     WEATHER_TOOL_SCHEMA,
     model,
-    upstream_close_lag,
 )
 
 WEATHER: list[FunctionToolParam] = [
@@ -34,33 +31,13 @@ WEATHER: list[FunctionToolParam] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def upstreams() -> Iterator[Upstreams]:
-    with upstreams_and_gateway() as running:
-        yield running
-
-
-@pytest.fixture(params=["http1", "http2"])
-async def sdk(
-    request: pytest.FixtureRequest, upstreams: Upstreams
-) -> AsyncIterator[openai.AsyncOpenAI]:
-    http2 = request.param == "http2"
-    async with openai.AsyncOpenAI(
-        base_url=f"{upstreams.gateway.base_url}/v1",
-        api_key=TEST_KEY,
-        http_client=openai.DefaultAsyncHttpxClient(http1=not http2, http2=http2, timeout=30),
-        max_retries=0,
-    ) as client:
-        yield client
-
-
 def expected_text(provider: str) -> str:
     return MOCK_REPLY if provider == "mock" else TEXT
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-async def test_whole_response(sdk: openai.AsyncOpenAI, provider: str) -> None:
-    response = await sdk.responses.create(
+async def test_whole_response(openai_sdk: openai.AsyncOpenAI, provider: str) -> None:
+    response = await openai_sdk.responses.create(
         model=model(provider), input="Hello there", instructions="Be brief.", temperature=0.5
     )
     assert response.id.startswith("resp_")
@@ -77,8 +54,10 @@ async def test_whole_response(sdk: openai.AsyncOpenAI, provider: str) -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-async def test_streamed_response(sdk: openai.AsyncOpenAI, provider: str) -> None:
-    async with sdk.responses.stream(model=model(provider, "paced"), input="Hello there") as stream:
+async def test_streamed_response(openai_sdk: openai.AsyncOpenAI, provider: str) -> None:
+    async with openai_sdk.responses.stream(
+        model=model(provider, "paced"), input="Hello there"
+    ) as stream:
         kinds = [event.type async for event in stream]
         final = await stream.get_final_response()
     assert kinds[:2] == ["response.created", "response.in_progress"]
@@ -90,15 +69,17 @@ async def test_streamed_response(sdk: openai.AsyncOpenAI, provider: str) -> None
     assert final.usage.output_tokens > 0
 
 
-async def test_the_output_limit_makes_an_incomplete_response(sdk: openai.AsyncOpenAI) -> None:
-    whole = await sdk.responses.create(
+async def test_the_output_limit_makes_an_incomplete_response(
+    openai_sdk: openai.AsyncOpenAI,
+) -> None:
+    whole = await openai_sdk.responses.create(
         model="mock/mock-1", input="Hello there", max_output_tokens=3
     )
     assert whole.output_text == "This is a"
     assert whole.status == "incomplete"
     assert whole.incomplete_details is not None
     assert whole.incomplete_details.reason == "max_output_tokens"
-    stream = await sdk.responses.create(
+    stream = await openai_sdk.responses.create(
         model="mock/mock-1", input="Hello there", max_output_tokens=3, stream=True
     )
     kinds = [event.type async for event in stream]
@@ -109,16 +90,16 @@ async def test_the_output_limit_makes_an_incomplete_response(sdk: openai.AsyncOp
 @pytest.mark.parametrize("streamed", [False, True], ids=["whole", "streamed"])
 @pytest.mark.parametrize("provider", SIMULATED)
 async def test_function_call_round_trip(
-    sdk: openai.AsyncOpenAI, upstreams: Upstreams, provider: str, streamed: bool
+    openai_sdk: openai.AsyncOpenAI, upstreams: Upstreams, provider: str, streamed: bool
 ) -> None:
     asked: Response
     if streamed:
-        async with sdk.responses.stream(
+        async with openai_sdk.responses.stream(
             model=model(provider, "tool-calls"), input="Hello there", tools=WEATHER
         ) as stream:
             asked = await stream.get_final_response()
     else:
-        asked = await sdk.responses.create(
+        asked = await openai_sdk.responses.create(
             model=model(provider, "tool-calls"), input="Hello there", tools=WEATHER
         )
     (call,) = asked.output
@@ -131,7 +112,9 @@ async def test_function_call_round_trip(
         *asked.output,  # type: ignore[list-item]
         {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
     ]
-    answered = await sdk.responses.create(model=model(provider), input=conversation, tools=WEATHER)
+    answered = await openai_sdk.responses.create(
+        model=model(provider), input=conversation, tools=WEATHER
+    )
     assert answered.output_text == TEXT
     (recorded,) = simulator.requests
     sent = recorded.json["messages"]
@@ -144,11 +127,11 @@ async def test_function_call_round_trip(
 
 @pytest.mark.parametrize("provider", SIMULATED)
 async def test_json_schema_format_reaches_the_upstream(
-    sdk: openai.AsyncOpenAI, upstreams: Upstreams, provider: str
+    openai_sdk: openai.AsyncOpenAI, upstreams: Upstreams, provider: str
 ) -> None:
     simulator = upstreams.simulator(provider)
     simulator.clear()
-    await sdk.responses.create(
+    await openai_sdk.responses.create(
         model=model(provider),
         input="Hello there",
         text={"format": {"type": "json_schema", "name": "weather", "schema": WEATHER_TOOL_SCHEMA}},
@@ -166,10 +149,10 @@ async def test_json_schema_format_reaches_the_upstream(
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_failure_mid_stream_fails_the_response(
-    sdk: openai.AsyncOpenAI, provider: str
+    openai_sdk: openai.AsyncOpenAI, provider: str
 ) -> None:
     chosen = "mock/mock-fail-midway" if provider == "mock" else model(provider, "error-mid-stream")
-    async with sdk.responses.stream(model=chosen, input="Hello there") as stream:
+    async with openai_sdk.responses.stream(model=chosen, input="Hello there") as stream:
         events = [event async for event in stream]
         with pytest.raises(RuntimeError, match=r"response\.completed"):
             await stream.get_final_response()
@@ -195,14 +178,16 @@ async def test_failure_mid_stream_fails_the_response(
 @pytest.mark.parametrize("provider", SIMULATED)
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 async def test_upstream_errors_before_the_answer(
-    sdk: openai.AsyncOpenAI,
+    openai_sdk: openai.AsyncOpenAI,
     provider: str,
     scenario: str,
     error_class: type[openai.APIStatusError],
     stream: bool,
 ) -> None:
     with pytest.raises(error_class) as caught:
-        await sdk.responses.create(model=model(provider, scenario), input="Hi", stream=stream)
+        await openai_sdk.responses.create(
+            model=model(provider, scenario), input="Hi", stream=stream
+        )
     assert caught.value.request_id is not None
 
 
@@ -211,10 +196,10 @@ async def test_upstream_errors_before_the_answer(
     [({"store": True}, "store"), ({"previous_response_id": "resp_1"}, "previous_response_id")],
 )
 async def test_stored_state_is_refused_with_its_reason(
-    sdk: openai.AsyncOpenAI, fields: dict[str, Any], param: str
+    openai_sdk: openai.AsyncOpenAI, fields: dict[str, Any], param: str
 ) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        await sdk.responses.create(model="mock/mock-1", input="Hi", **fields)
+        await openai_sdk.responses.create(model="mock/mock-1", input="Hi", **fields)
     assert caught.value.param == param
     assert "stores no responses" in caught.value.message
 
