@@ -12,7 +12,13 @@ from typing import Any
 import httpx
 
 from tests.conftest import AUTH
-from tests.simulators import OllamaSimulator, OpenAICompatSimulator, SimulatorConfig
+from tests.simulators import (
+    OllamaSimulator,
+    OpenAICompatSimulator,
+    RecordedRequest,
+    SimulatorConfig,
+    SimulatorServer,
+)
 from tests.support.live_server import LiveServer, running_gateway
 
 UPSTREAM_KEY = "sk-upstream-secret-123"
@@ -98,6 +104,20 @@ def upstreams_and_gateway() -> Iterator[Upstreams]:
         yield Upstreams(ollama, openai, openrouter, gateway)
 
 
+def chat_requests(simulator: SimulatorServer) -> list[RecordedRequest]:
+    """What reached the simulator's chat route: its POSTs (the gateway's health probes and
+    model lists, which may land at any time, are GETs)."""
+    return [recorded for recorded in simulator.requests if recorded.method == "POST"]
+
+
+async def posted(simulator: SimulatorServer, timeout: float) -> list[RecordedRequest]:
+    """The chat requests once at least one has arrived (an empty list after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while not (found := chat_requests(simulator)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return found
+
+
 async def upstream_close_lag(
     upstreams: Upstreams, provider: str, path: str, body: dict[str, Any], *, http2: bool
 ) -> float:
@@ -121,7 +141,7 @@ async def upstream_close_lag(
                 if received >= 3:
                     break
             closed_at = time.monotonic()
-        (recorded,) = await asyncio.to_thread(simulator.wait_for_requests, 1, 2.0)
+        (recorded,) = await posted(simulator, 2.0)
         upstream_closed = await asyncio.to_thread(simulator.wait_for_client_close, recorded, 3.0)
     finally:
         simulator.config.tokens = list(type(simulator.config)().tokens)

@@ -13,7 +13,12 @@ import pytest
 from anthropic.types import MessageParam, ToolParam
 
 from tests.conftest import AUTH, TEST_KEY
-from tests.integration.gateway_with_simulators import TEXT, Upstreams, upstream_close_lag
+from tests.integration.gateway_with_simulators import (
+    TEXT,
+    Upstreams,
+    chat_requests,
+    upstream_close_lag,
+)
 from tests.integration.translated_apis import (
     MOCK_REPLY,
     PROVIDERS,
@@ -110,7 +115,7 @@ async def test_tool_use_round_trip(
         ],
     )
     assert answered.content[0].text == TEXT  # type: ignore[union-attr]
-    (recorded,) = simulator.requests
+    (recorded,) = chat_requests(simulator)
     sent = recorded.json["messages"]
     assert [message["role"] for message in sent] == ["user", "assistant", "tool"]
     assert sent[2]["content"] == "sunny"

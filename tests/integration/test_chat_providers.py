@@ -15,6 +15,7 @@ from tests.integration.gateway_with_simulators import (
     TEXT,
     UPSTREAM_KEY,
     Upstreams,
+    chat_requests,
     upstream_close_lag,
 )
 
@@ -111,7 +112,7 @@ async def test_what_reaches_the_upstream(upstreams: Upstreams, provider: str) ->
             },
         )
     assert response.status_code == 200, response.text
-    (recorded,) = simulator.requests
+    (recorded,) = chat_requests(simulator)
     assert recorded.headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
     assert TEST_KEY not in str(recorded.headers)
     assert recorded.json is not None
@@ -191,7 +192,7 @@ async def test_images_tools_and_tool_results_pass_through(
             json={"model": f"{provider}/gpt-4o-mini", "messages": messages},
         )
     assert response.status_code == 200, response.text
-    (recorded,) = simulator.requests
+    (recorded,) = chat_requests(simulator)
     sent = recorded.json
     assert isinstance(sent, dict)
     if provider == "ollama":

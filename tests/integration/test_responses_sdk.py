@@ -11,7 +11,12 @@ import openai
 import pytest
 from openai.types.responses import FunctionToolParam, Response, ResponseInputParam
 
-from tests.integration.gateway_with_simulators import TEXT, Upstreams, upstream_close_lag
+from tests.integration.gateway_with_simulators import (
+    TEXT,
+    Upstreams,
+    chat_requests,
+    upstream_close_lag,
+)
 from tests.integration.translated_apis import (
     MOCK_REPLY,
     PROVIDERS,
@@ -116,7 +121,7 @@ async def test_function_call_round_trip(
         model=model(provider), input=conversation, tools=WEATHER
     )
     assert answered.output_text == TEXT
-    (recorded,) = simulator.requests
+    (recorded,) = chat_requests(simulator)
     sent = recorded.json["messages"]
     assert [message["role"] for message in sent] == ["user", "assistant", "tool"]
     assert sent[2]["content"] == "sunny"
@@ -136,7 +141,7 @@ async def test_json_schema_format_reaches_the_upstream(
         input="Hello there",
         text={"format": {"type": "json_schema", "name": "weather", "schema": WEATHER_TOOL_SCHEMA}},
     )
-    (recorded,) = simulator.requests
+    (recorded,) = chat_requests(simulator)
     if provider == "ollama":
         assert recorded.json["format"] == WEATHER_TOOL_SCHEMA
     else:
