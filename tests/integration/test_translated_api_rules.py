@@ -123,16 +123,17 @@ async def test_access_lines_metrics_and_request_ids(caplog: pytest.LogCaptureFix
     assert streamed.headers["X-Request-ID"] == "trace-17"
     assert "request-id" not in streamed.headers
     lines = {
-        record.route: record  # type: ignore[attr-defined]
+        getattr(record, "http.route"): record.__dict__
         for record in caplog.records
-        if record.route != "/metrics"  # type: ignore[attr-defined]
+        if getattr(record, "http.route") != "/metrics"
     }
     assert set(lines) == {"/v1/messages", "/v1/responses"}
     for line in lines.values():
-        assert line.request_id == "trace-17"  # type: ignore[attr-defined]
-        assert line.outcome == "ok"  # type: ignore[attr-defined]
-        assert line.completion_tokens > 0  # type: ignore[attr-defined]
-    assert lines["/v1/responses"].streamed  # type: ignore[attr-defined]
+        assert line["quart_llm.request_id"] == "trace-17"
+        assert line["quart_llm.outcome"] == "ok"
+        assert line["gen_ai.usage.output_tokens"] > 0
+        assert line["gen_ai.request.model"] == "mock-1"
+    assert lines["/v1/responses"]["quart_llm.streamed"]
     counted = {
         sample.labels["route"]
         for family in text_string_to_metric_families(scraped)
