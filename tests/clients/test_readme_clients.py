@@ -10,6 +10,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,40 @@ def test_browser_fetch_raises_on_errors(
     assert result.returncode != 0
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_anthropic_python(server: LiveServer, tmp_path: Path) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(example("### Anthropic Messages API (`anthropic`, Python)", "python", server))
+    result = run([sys.executable, str(script)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    whole, streamed, tokens = result.stdout.splitlines()
+    assert whole == streamed == HELLO
+    assert int(tokens) > 0
+
+
+def test_openai_responses_python(server: LiveServer, tmp_path: Path) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(example("### OpenAI Responses API (`openai`, Python)", "python", server))
+    result = run([sys.executable, str(script)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [HELLO, HELLO, "completed"]
+
+
+@pytest.mark.parametrize(
+    ("subsection", "text_of"),
+    [
+        ("### Anthropic Messages API (`anthropic`, Python)", lambda a: a["content"][0]["text"]),
+        (
+            "### OpenAI Responses API (`openai`, Python)",
+            lambda a: a["output"][0]["content"][0]["text"],
+        ),
+    ],
+)
+def test_curl_of_the_translated_apis(
+    server: LiveServer, tmp_path: Path, subsection: str, text_of: Any
+) -> None:
+    (command,) = shell_commands(example(subsection, "bash", server))
+    result = run(["bash", "-c", command], tmp_path, env={**os.environ, "KEY": TEST_KEY})
+    assert result.returncode == 0, result.stderr
+    assert text_of(json.loads(result.stdout)) == HELLO
