@@ -12,15 +12,18 @@ WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
-# Runtime: the slim image, the venv and the source; settings.toml and hypercorn.toml sit next
-# to the package, where quart_llm looks for them, and pyproject.toml, which gives the version
-# that /v1/health and the OpenAPI document report (the project itself is not installed).
+# Runtime: the slim image, the venv and the source, whose defaults (settings.toml,
+# hypercorn.toml) ship inside the package; pyproject.toml gives the version that /v1/health and
+# the OpenAPI document report (the project itself is not installed). /app is the working
+# directory: an operator's settings.toml or hypercorn.toml mounted there refines the defaults,
+# and data/ (the SQLite default) is there. The repository's settings.toml (development and test
+# keys) stays out of the image.
 FROM python:3.13-slim
 RUN groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /app gateway
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
-COPY pyproject.toml settings.toml hypercorn.toml ./
+COPY pyproject.toml ./
 COPY quart_llm ./quart_llm
 # Compiled once here: with PYTHONDONTWRITEBYTECODE every start would compile the sources again.
 RUN python -m compileall -q --invalidation-mode unchecked-hash quart_llm

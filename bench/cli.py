@@ -43,9 +43,8 @@ def _cpu_model() -> str:
 def gateway_fingerprint() -> str:
     """A hash of the gateway's sources and settings files, to notice edits during a run."""
     digest = hashlib.sha256()
-    paths = sorted(
-        [*(ROOT / "quart_llm").rglob("*.py"), ROOT / "settings.toml", ROOT / "hypercorn.toml"]
-    )
+    package = ROOT / "quart_llm"
+    paths = sorted([*package.rglob("*.py"), *package.rglob("*.toml"), ROOT / "settings.toml"])
     for path in paths:
         if path.is_file():
             digest.update(str(path.relative_to(ROOT)).encode())

@@ -159,9 +159,9 @@ async def _serve(app: Quart, config: Config) -> None:
 
 
 def serve_app(app: Quart, bind: str) -> None:
-    """Serve `app` as the gateway is served: hypercorn.toml (one worker, uvloop, no Hypercorn
-    access log) on `bind`, until SIGTERM or SIGINT."""
-    config = Config.from_toml(ROOT / "hypercorn.toml")
+    """Serve `app` as the gateway is served: its shipped hypercorn.toml (one worker, uvloop, no
+    Hypercorn access log) on `bind`, until SIGTERM or SIGINT."""
+    config = Config.from_toml(ROOT / "quart_llm" / "config" / "defaults" / "hypercorn.toml")
     config.bind = [bind]
     config.accesslog = None
     config.graceful_timeout = 1

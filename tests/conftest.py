@@ -1,4 +1,5 @@
-"""Shared fixtures: every test runs in the `testing` environment with a clean QUART_LLM_* env."""
+"""Shared fixtures: every test runs in the `testing` environment with a clean QUART_LLM_* env,
+reading the repository's settings.toml wherever pytest was started."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from quart import Quart
 from quart.testing import QuartClient
 
 from quart_llm import create_app
+from quart_llm.config.paths import ROOT_PATH, SETTINGS_FILE, SETTINGS_FILE_VARIABLE
 
 TEST_KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
+REPOSITORY_SETTINGS = ROOT_PATH / SETTINGS_FILE
 
 
 def _clean_environment() -> None:
@@ -21,6 +24,7 @@ def _clean_environment() -> None:
         if name.startswith("QUART_LLM_") or name == "OPENROUTER_API_KEY":
             del os.environ[name]
     os.environ["QUART_LLM_ENV"] = "testing"
+    os.environ[SETTINGS_FILE_VARIABLE] = str(REPOSITORY_SETTINGS)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,6 +38,7 @@ def testing_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("QUART_LLM_") or name == "OPENROUTER_API_KEY":
             monkeypatch.delenv(name)
     monkeypatch.setenv("QUART_LLM_ENV", "testing")
+    monkeypatch.setenv(SETTINGS_FILE_VARIABLE, str(REPOSITORY_SETTINGS))
 
 
 @pytest.fixture

@@ -40,9 +40,10 @@ def test_dockerfile_runs_non_root_from_the_lock_with_a_healthcheck() -> None:
     assert 'CMD ["python", "-m", "quart_llm", "serve"]' in text
 
 
-def test_runtime_image_carries_the_files_beside_the_package() -> None:
-    """settings.toml and hypercorn.toml configure it; pyproject.toml gives its version, since
-    the project itself is not installed into the image's venv."""
+def test_runtime_image_carries_the_package_and_no_development_keys() -> None:
+    """The package carries its defaults; pyproject.toml gives its version, since the project
+    itself is not installed into the image's venv; the repository's settings.toml, which holds
+    the development and test keys, stays out."""
     runtime = (ROOT_PATH / "Dockerfile").read_text().split("\nFROM python:3.13-slim\n", 1)[1]
     copied = {
         word
@@ -50,7 +51,9 @@ def test_runtime_image_carries_the_files_beside_the_package() -> None:
         if line.startswith("COPY ") and "--from" not in line
         for word in line.split()[1:-1]
     }
-    assert {"pyproject.toml", "settings.toml", "hypercorn.toml", "quart_llm"} <= copied
+    assert {"pyproject.toml", "quart_llm"} <= copied
+    assert "settings.toml" not in copied
+    assert (ROOT_PATH / "quart_llm" / "config" / "defaults" / "settings.toml").is_file()
 
 
 def test_compose_file_is_valid(tmp_path: Path) -> None:

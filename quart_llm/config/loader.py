@@ -1,13 +1,16 @@
 """Load the layered settings and turn every mistake into one clear line.
 
-Layers, low to high: `settings.toml` ([default], then the active environment's table),
-`.secrets.toml`, `QUART_LLM_*` environment variables, then the overrides given to
-`create_app`. dynaconf does the layering; `models.Settings` does the typing; the checks that
-span several settings live here (`_check_cross_fields`).
+Layers, low to high: the defaults shipped in the package (`config/defaults/settings.toml`),
+the operator's `settings.toml` (in the working directory, or the file `QUART_LLM_SETTINGS`
+names), the `.secrets.toml` beside it, `QUART_LLM_*` environment variables, then the overrides
+given to `create_app`; in each file `[default]`, then the active environment's table. dynaconf
+does the layering; `models.Settings` does the typing; the checks that span several settings
+live here (`_check_cross_fields`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,12 +20,16 @@ from dynaconf import Dynaconf
 from pydantic import ValidationError
 
 from quart_llm.config.models import Settings
-from quart_llm.config.paths import ROOT_PATH
+from quart_llm.config.paths import (
+    DEFAULT_SETTINGS_FILE,
+    SECRETS_FILE_NAME,
+    SETTINGS_FILE,
+    SETTINGS_FILE_VARIABLE,
+)
 
 ENV_PREFIX = "QUART_LLM"
 ENV_SWITCHER = "QUART_LLM_ENV"
 DEFAULT_ENV = "development"
-SETTINGS_FILES = ("settings.toml", ".secrets.toml")
 _HASHED_KEY = re.compile(r"^sha256:[0-9a-f]{64}$")
 _SECRET_FIELDS = frozenset({"api_key", "api_keys", "admin_keys", "redis_url", "database_url"})
 
@@ -32,16 +39,16 @@ class ConfigurationError(ValueError):
 
 
 def load_settings(
-    overrides: Mapping[str, Any] | None = None, *, root_path: Path = ROOT_PATH
+    overrides: Mapping[str, Any] | None = None, *, settings_file: Path | None = None
 ) -> Settings:
     """Build and check the settings; raise ConfigurationError with a one-line message.
 
-    `root_path` is where settings.toml and .secrets.toml are read from, and only there: the
-    files are given to dynaconf as absolute paths, so it neither searches the working directory
-    and the script's parents for them nor walks the call stack (`inspect.stack()`, about a
-    third of the settings' load time) to find that script.
+    `settings_file` is the operator's file (see `operator_settings_file`). Every file is given
+    to dynaconf as an absolute path, so it neither searches the script's parents for them nor
+    walks the call stack (`inspect.stack()`, about a third of the settings' load time) to find
+    that script.
     """
-    raw = _load_layers(root_path)
+    raw = _load_layers(operator_settings_file(settings_file))
     if overrides:
         raw = _deep_merge(raw, _lower_keys(dict(overrides)))
     try:
@@ -52,18 +59,32 @@ def load_settings(
     return settings
 
 
-def _load_layers(root_path: Path) -> dict[str, Any]:
+def operator_settings_file(given: Path | None = None) -> Path:
+    """The settings file over the package's defaults: `given`, else the one QUART_LLM_SETTINGS
+    names (both must exist: a path someone typed is never silently ignored), else settings.toml
+    in the working directory (read when there is one)."""
+    named = given or os.environ.get(SETTINGS_FILE_VARIABLE)
+    if not named:
+        return SETTINGS_FILE.absolute()
+    if not Path(named).is_file():
+        raise ConfigurationError(f"settings file {named}: not found")
+    return Path(named).absolute()
+
+
+def _load_layers(settings_file: Path) -> dict[str, Any]:
+    files = (DEFAULT_SETTINGS_FILE, settings_file, settings_file.with_name(SECRETS_FILE_NAME))
     layers = Dynaconf(
         envvar_prefix=ENV_PREFIX,
         env_switcher=ENV_SWITCHER,
         environments=True,
         default_env="default",
         env=DEFAULT_ENV,
-        settings_files=[str(root_path / name) for name in SETTINGS_FILES],
-        root_path=str(root_path),
+        settings_files=[str(path) for path in files],
+        root_path=str(settings_file.parent),
     )
     env = str(layers.current_env).lower()
     raw: dict[str, Any] = _lower_keys(layers.as_dict())
+    raw.pop("settings", None)  # dynaconf reads QUART_LLM_SETTINGS too: a file, not a setting
     raw["env"] = env
     return raw
 

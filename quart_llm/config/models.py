@@ -253,7 +253,7 @@ class Settings(_Strict):
     redis_url: str = ""
     database_url: str = ""
     """Where keys and usage records are kept (SQLAlchemy URL); empty: the embedded SQLite
-    file in `data/`; `sqlite://`: in memory (gone at exit)."""
+    file in `data/` under the working directory; `sqlite://`: in memory (gone at exit)."""
     redis_key_prefix: str = Field(default="quart_llm", min_length=1, pattern=r"^[A-Za-z0-9_.:\-]+$")
     max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
     cors_origins: list[str] = Field(default_factory=list)

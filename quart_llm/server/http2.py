@@ -1,6 +1,6 @@
 """HTTP/2 bounded whatever the client does: Hypercorn 0.18's HTTP/2 protocol with three fixes,
-installed by `install` (called by `create_app`, so `python -m quart_llm serve`
-and `hypercorn --config hypercorn.toml "quart_llm:create_app()"` both get them).
+installed by `install` (called by `create_app`, so `quart-llm serve` and Hypercorn's own
+command line, `hypercorn "quart_llm:create_app()"`, both get them).
 
 **Flow control.** Hypercorn holds each stream's response in a `StreamBuffer` until the client's
 window lets it out; the app's send waits once `BUFFER_HIGH_WATER` bytes wait, until a `pop()`

@@ -14,29 +14,45 @@ import contextlib
 import logging
 import resource
 import signal
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from quart import Quart
 
-from quart_llm.config.paths import ROOT_PATH
+from quart_llm.config.loader import ConfigurationError
+from quart_llm.config.paths import DEFAULT_HYPERCORN_FILE, HYPERCORN_FILE
 from quart_llm.services.container import Services
 from quart_llm.web.context import SERVICES_KEY
 
-DEFAULT_HYPERCORN_CONFIG = ROOT_PATH / "hypercorn.toml"
 HARD_STOP_MARGIN_SECONDS = 10.0
 logger = logging.getLogger("quart_llm.serving")
 
 
 def load_hypercorn_config(path: Path | None = None, bind: list[str] | None = None) -> Config:
-    """Hypercorn's settings from `hypercorn.toml` (or `path`), without Hypercorn's access log:
-    the gateway writes one access line per request itself (`quart_llm.access`)."""
-    config = Config.from_toml(path or DEFAULT_HYPERCORN_CONFIG)
+    """Hypercorn's settings: the package's `config/defaults/hypercorn.toml`, refined key by
+    key by `path` (which must exist) or else by a `hypercorn.toml` in the working directory,
+    then by `bind`; never Hypercorn's access log: the gateway writes one access line per
+    request itself (`quart_llm.access`)."""
+    values = _read_hypercorn_file(DEFAULT_HYPERCORN_FILE)
+    if path is not None or HYPERCORN_FILE.is_file():
+        values |= _read_hypercorn_file(path or HYPERCORN_FILE)
+    config = Config.from_mapping(values)
     if bind:
         config.bind = bind
     config.accesslog = None
     return config
+
+
+def _read_hypercorn_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        raise ConfigurationError(f"hypercorn config {path}: {reason}") from None
 
 
 async def _serve_until_signalled(app: Quart, config: Config) -> None:

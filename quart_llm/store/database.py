@@ -2,8 +2,9 @@
 
 `database_url` names it the way SQLAlchemy does; plain `sqlite:///` and `postgresql://` URLs
 get their async drivers (aiosqlite, asyncpg). Empty means the embedded default: a SQLite file
-in `data/` beside the package (a volume in the image). `sqlite://` alone is a database in
-memory, gone when the process ends (the test environment's default).
+in `data/` under the working directory (a volume in the image), never inside the package.
+`sqlite://` alone is a database in memory, gone when the process ends (the test environment's
+default).
 
 SQLite is set up for a server: write-ahead logging (readers never wait for the writer) and a
 busy timeout, so two processes sharing a file wait for each other instead of failing.
@@ -19,15 +20,15 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from quart_llm.config.paths import ROOT_PATH
+from quart_llm.config.paths import DATA_PATH
 
-DEFAULT_SQLITE_PATH = ROOT_PATH / "data" / "quart_llm.sqlite3"
+DEFAULT_SQLITE_PATH = DATA_PATH / "quart_llm.sqlite3"
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
 def database_url(setting: str) -> URL:
     """The URL to connect to, with its async driver."""
-    url = make_url(setting or f"sqlite:///{DEFAULT_SQLITE_PATH}")
+    url = make_url(setting or f"sqlite:///{DEFAULT_SQLITE_PATH.absolute()}")
     driver = _ASYNC_DRIVERS.get(url.drivername)
     return url.set(drivername=driver) if driver is not None else url
 

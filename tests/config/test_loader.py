@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from quart_llm.config.loader import ConfigurationError, load_settings
+from quart_llm.config.paths import DEFAULT_SETTINGS_FILE, SETTINGS_FILE_VARIABLE
 from quart_llm.services.keys import hash_key
+from tests.conftest import REPOSITORY_SETTINGS
 
 
 def test_testing_environment_is_selected_by_the_switcher() -> None:
@@ -54,14 +60,15 @@ def test_overrides_beat_environment_variables(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_files_layer_settings_then_secrets(tmp_path: Path) -> None:
-    (tmp_path / "settings.toml").write_text(
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text(
         '[default]\napi_keys = ["from-settings"]\ndefault_provider = "m"\n'
         '[default.providers.m]\nkind = "mock"\n'
         "[testing]\nmax_body_bytes = 42\n"
     )
-    assert load_settings(root_path=tmp_path).max_body_bytes == 42
+    assert load_settings(settings_file=settings_file).max_body_bytes == 42
     (tmp_path / ".secrets.toml").write_text('[default]\napi_keys = ["from-secrets"]\n')
-    settings = load_settings(root_path=tmp_path)
+    settings = load_settings(settings_file=settings_file)
     assert [key.get_secret_value() for key in settings.api_keys] == ["from-secrets"]
 
 
@@ -127,7 +134,7 @@ def test_hash_key_is_the_stored_form() -> None:
     assert settings.api_keys[0].get_secret_value().startswith("sha256:")
 
 
-def test_settings_files_are_read_from_the_root_path_only(
+def test_the_secrets_are_read_beside_the_settings_file_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
@@ -139,5 +146,85 @@ def test_settings_files_are_read_from_the_root_path_only(
     )
     (elsewhere / ".secrets.toml").write_text('[default]\napi_keys = ["from-elsewhere"]\n')
     monkeypatch.chdir(elsewhere)
-    settings = load_settings(root_path=root)
+    settings = load_settings(settings_file=root / "settings.toml")
     assert [key.get_secret_value() for key in settings.api_keys] == ["from-root"]
+
+
+def test_an_empty_working_directory_runs_on_the_package_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As an installed wheel runs: no settings file anywhere, no key accepted until one is
+    configured, nothing of the development or testing tables."""
+    monkeypatch.delenv(SETTINGS_FILE_VARIABLE)
+    monkeypatch.delenv("QUART_LLM_ENV")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.env == "development"
+    assert settings.api_keys == [] and settings.admin_keys == []
+    assert set(settings.active_providers) == {"mock", "ollama"}
+    assert (settings.logging.format, settings.metrics.public) == ("json", False)
+    assert settings.database_url == ""
+
+
+def test_the_working_directory_settings_file_layers_over_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SETTINGS_FILE_VARIABLE)
+    (tmp_path / "settings.toml").write_text(
+        "[default.sse]\ndynaconf_merge = true\nkeepalive_seconds = 4.0\n"
+        '[testing]\napi_keys = ["from-the-working-directory"]\n'
+    )
+    (tmp_path / ".secrets.toml").write_text("[testing]\nmax_body_bytes = 42\n")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.sse.keepalive_seconds == 4.0
+    assert [key.get_secret_value() for key in settings.api_keys] == ["from-the-working-directory"]
+    assert settings.max_body_bytes == 42
+    assert settings.default_provider == "mock", "the package's defaults lie under it"
+
+
+def test_quart_llm_settings_names_the_file_and_it_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "settings.toml").write_text('[default]\napi_keys = ["working-directory"]\n')
+    (tmp_path / "etc").mkdir()
+    named = tmp_path / "etc" / "gateway.toml"
+    named.write_text('[default]\napi_keys = ["named"]\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(SETTINGS_FILE_VARIABLE, str(named))
+    assert [key.get_secret_value() for key in load_settings().api_keys] == ["named"]
+    monkeypatch.setenv(SETTINGS_FILE_VARIABLE, str(tmp_path / "etc" / "missing.toml"))
+    with pytest.raises(ConfigurationError, match=r"^settings file \S+missing.toml: not found$"):
+        load_settings()
+
+
+def test_the_repository_settings_only_override_the_package_defaults() -> None:
+    """One place for each default: every value the repository's settings.toml sets differs
+    from the one it overrides."""
+    repository = tomllib.loads(REPOSITORY_SETTINGS.read_text())
+    assert "default" not in repository, "defaults live in quart_llm/config/defaults"
+    defaults = _plain(load_settings(settings_file=DEFAULT_SETTINGS_FILE).model_dump())
+    for path, value in _leaves(repository):
+        if path[-1] != "dynaconf_merge":
+            default: Any = defaults
+            for part in path[1:]:
+                default = default.get(part) if isinstance(default, dict) else None
+            assert default != value, f"{'.'.join(path)} repeats the package's default"
+
+
+def _leaves(
+    table: dict[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, (*path, key))
+        else:
+            yield (*path, key), value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value.get_secret_value() if isinstance(value, SecretStr) else value

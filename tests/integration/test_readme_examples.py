@@ -118,7 +118,7 @@ def test_plain_hypercorn_command_serves_the_app() -> None:
     command = [
         str(hypercorn),
         "--config",
-        "hypercorn.toml",
+        "quart_llm/config/defaults/hypercorn.toml",
         "--bind",
         f"127.0.0.1:{port}",
         "quart_llm:create_app()",

@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import logging
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,7 +45,6 @@ LIMITED_KEY = "qlk_live_Lm3Nb7Vc1Xz5As9Df2Gh6Jk0Qw4Er8Ty"
 WRONG_KEY = "sk-proj-Qx8vN3mK7pL2wR9tY4bH6jD1fG5sA0zEu"
 NEAR_MISS_KEY = KEY[:-1] + "f"
 SECRETS = (KEY, HASHED_KEY, LIMITED_KEY, WRONG_KEY, NEAR_MISS_KEY, UPSTREAM_KEY)
-HYPERCORN_TOML = Path(__file__).resolve().parents[2] / "hypercorn.toml"
 PROVIDERS = ("openai", "ollama", "openrouter")
 
 
@@ -255,7 +253,7 @@ async def test_no_key_appears_in_any_log_header_or_body(capfd: pytest.CaptureFix
 def test_hypercorn_writes_no_access_log_of_its_own() -> None:
     """Hypercorn's access format can name any header (`%({Authorization}i)s`) or environment
     variable; the gateway's own access line is the only one."""
-    assert load_hypercorn_config(HYPERCORN_TOML).accesslog is None
+    assert load_hypercorn_config().accesslog is None
 
 
 @pytest.mark.parametrize("presented", [KEY, HASHED_KEY, LIMITED_KEY, WRONG_KEY, NEAR_MISS_KEY])

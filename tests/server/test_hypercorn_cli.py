@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from quart_llm.config.paths import ROOT_PATH
+from quart_llm.config.paths import DEFAULT_HYPERCORN_FILE, ROOT_PATH
 from tests.conftest import AUTH
 from tests.support.ports import free_port
 
@@ -41,7 +41,7 @@ async def test_sigterm_refuses_new_connections_and_lets_a_stream_finish() -> Non
     command = [
         str(HYPERCORN),
         "--config",
-        str(ROOT_PATH / "hypercorn.toml"),
+        str(DEFAULT_HYPERCORN_FILE),
         "--bind",
         f"127.0.0.1:{port}",
         "quart_llm:create_app()",
