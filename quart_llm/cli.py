@@ -1,4 +1,5 @@
-"""The command line: `python -m quart_llm serve | openapi | hash-key | key-id | check-config`.
+"""The command line: `quart-llm serve | openapi | hash-key | key-id | check-config | migrate`
+(`python -m quart_llm` is the same), with `--version` and `--settings FILE`.
 
 Each command imports what it needs when it runs. `serve` loads its modules and builds the app
 with the cyclic garbage collector paused, then freezes what exists (`gc.freeze()`): those
@@ -14,13 +15,16 @@ import asyncio
 import contextlib
 import gc
 import getpass
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from quart_llm.config.paths import ROOT_PATH
+from quart_llm.config.paths import SETTINGS_FILE_VARIABLE
 
-DEFAULT_SPEC_PATH = ROOT_PATH / "openapi" / "openapi.json"
+DEFAULT_SPEC_PATH = Path("openapi") / "openapi.json"
+"""Relative to the working directory: the repository's copy when run from a checkout."""
 
 
 @contextlib.contextmanager
@@ -35,12 +39,46 @@ def _long_lived_objects() -> Iterator[None]:
             gc.enable()
 
 
-def _parser() -> argparse.ArgumentParser:
+class _PrintVersion(argparse.Action):
+    """`--version`: the version is looked up only when asked (about 1 ms of metadata lookup
+    that every other command, `serve` first, would pay otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=kwargs.get("help")
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        from quart_llm.config.version import gateway_version
+
+        print(f"quart-llm {gateway_version()}")
+        parser.exit()
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
     summary = (__doc__ or "").split("\n\n")[0]
-    parser = argparse.ArgumentParser(prog="python -m quart_llm", description=summary)
+    parser = argparse.ArgumentParser(prog=prog, description=summary)
+    parser.add_argument("--version", action=_PrintVersion, help="print the version and exit")
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        metavar="FILE",
+        help=f"settings over the package's defaults (default ./settings.toml; or "
+        f"{SETTINGS_FILE_VARIABLE}); .secrets.toml is read beside it",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the API with hypercorn.toml")
-    serve.add_argument("--config", type=Path, help="Hypercorn TOML file (default hypercorn.toml)")
+    serve = commands.add_parser("serve", help="serve the API with Hypercorn")
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help="Hypercorn TOML over the package's defaults (default ./hypercorn.toml, if any)",
+    )
     serve.add_argument("--bind", action="append", help="address to bind, e.g. 127.0.0.1:8000")
     spec = commands.add_parser("openapi", help="write the OpenAPI 3.2 document and its 3.1 copy")
     spec.add_argument(
@@ -58,9 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; the exit status (2 for a configuration error)."""
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "quart-llm") -> int:
+    """Run one command; the exit status (2 for a configuration error). `quart-llm` is this
+    function (`[project.scripts]`); `python -m quart_llm` calls it with its own `prog`."""
+    args = _parser(prog).parse_args(argv)
+    if args.settings is not None:  # read from there by create_app, as by every command
+        os.environ[SETTINGS_FILE_VARIABLE] = str(args.settings)
     if args.command == "serve":
         return _serve(args.config, args.bind)
     from quart_llm.config.loader import ConfigurationError, load_settings
@@ -115,9 +156,9 @@ def _serve(config_path: Path | None, bind: list[str] | None) -> int:
 
         try:
             app = create_app()
+            config = load_hypercorn_config(config_path, bind)
         except ConfigurationError as exc:
             return _configuration_error(exc)
-        config = load_hypercorn_config(config_path, bind)
     run(app, config)
     return 0
 

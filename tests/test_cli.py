@@ -9,6 +9,7 @@ import pytest
 
 from quart_llm.cli import main
 from quart_llm.config.paths import ROOT_PATH
+from quart_llm.config.version import gateway_version
 from quart_llm.services.keys import hash_key
 from quart_llm.web.openapi_document import render_openapi
 
@@ -74,3 +75,23 @@ def test_serve_refuses_a_bad_configuration_with_one_clear_line() -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("configuration error: setting providers.mock.timeouts.total:")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"quart-llm {gateway_version()}\n"
+
+
+def test_settings_option_names_the_settings_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    named = tmp_path / "gateway.toml"
+    named.write_text('[testing]\napi_keys = ["one", "two", "three"]\n')
+    assert main(["--settings", str(named), "check-config"]) == 0
+    assert "configuration ok: env testing, providers mock, ollama, default mock, 3 API key(s)" in (
+        capsys.readouterr().out
+    )
+    assert main(["--settings", str(tmp_path / "missing.toml"), "check-config"]) == 2
+    assert capsys.readouterr().err.startswith("configuration error: settings file ")

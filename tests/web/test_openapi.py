@@ -10,6 +10,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from quart.testing import QuartClient
 
 from quart_llm.cli import DEFAULT_SPEC_PATH
+from quart_llm.config.paths import ROOT_PATH
 from quart_llm.web.openapi_document import copy_3_1_path, openapi_document, render_openapi
 from quart_llm.web.openapi_versions import as_openapi_3_1
 
@@ -27,7 +28,7 @@ def spec() -> dict[str, Any]:
 
 
 def test_committed_documents_match_the_app() -> None:
-    for path, text in render_openapi(DEFAULT_SPEC_PATH).items():
+    for path, text in render_openapi(ROOT_PATH / DEFAULT_SPEC_PATH).items():
         assert path.read_text() == text, f"{path} is stale: run `python -m quart_llm openapi`"
     assert copy_3_1_path(DEFAULT_SPEC_PATH).name == "openapi-3.1.json"
 
