@@ -157,6 +157,16 @@ class ModelsSettings(_Strict):
     cache_seconds: NonNegativeFloat = 30.0
 
 
+class KeysSettings(_Strict):
+    """How the keys held in memory follow the database: polled every `poll_seconds` without
+    Redis; with Redis, told at once by pub/sub and polled every `safety_poll_seconds` besides;
+    reloaded whole every `full_reload_seconds`."""
+
+    poll_seconds: Annotated[float, Field(gt=0.0, le=60.0)] = 0.5
+    safety_poll_seconds: Annotated[float, Field(gt=0.0)] = 5.0
+    full_reload_seconds: Annotated[float, Field(gt=0.0)] = 60.0
+
+
 class LoggingSettings(_Strict):
     """Log level, and JSON lines or readable console lines."""
 
@@ -268,6 +278,7 @@ class Settings(_Strict):
     http2: HTTP2Settings = HTTP2Settings()
     health: HealthSettings = HealthSettings()
     models: ModelsSettings = ModelsSettings()
+    keys: KeysSettings = KeysSettings()
     logging: LoggingSettings = LoggingSettings()
     limits: LimitsSettings = LimitsSettings()
     metrics: MetricsSettings = MetricsSettings()

@@ -105,6 +105,10 @@ class GatewayMetrics:
         self.quota_store_failures = counter(
             "quart_llm_quota_store_failures", "Quota store calls that failed (Redis down)."
         )
+        self.key_refresh_failures = counter(
+            "quart_llm_key_refresh_failures",
+            "Refreshes of the keys held in memory that failed (the last snapshot is kept).",
+        )
 
     def _define_upstream_metrics(self) -> None:
         counter = partial(Counter, registry=self.registry)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from quart_llm.config.models import LimitsSettings, TierSettings
 from quart_llm.quotas.stores.base import WindowLimit
@@ -28,15 +29,51 @@ class QuotaPolicy:
         )
 
 
-class PolicyBook:
-    """Which policy applies to a key id."""
+_COMBINED_CACHE_SIZE = 10_000
 
-    def __init__(self, settings: LimitsSettings) -> None:
+
+@dataclass(frozen=True, slots=True)
+class KeyQuota:
+    """What a key brings of its own to its policy: a tier (None: the one settings assign),
+    and its token budgets, as windows added to the tier's."""
+
+    tier: str | None = None
+    tokens: tuple[WindowLimit, ...] = ()
+
+
+KeyQuotas = Callable[[str], KeyQuota | None]
+"""Looks up a key's own quota by key id (the key registry's `quota_of`); in memory, never I/O."""
+
+
+class PolicyBook:
+    """Which policy applies to a key id: its tier's (the key's own tier, else the one
+    `limits.keys` assigns, else the default; an unknown tier is the default), with the key's
+    own token budgets added to the tier's token windows. A budget equal to one of the tier's
+    windows is that window (the store counts a window by its count and period)."""
+
+    def __init__(self, settings: LimitsSettings, key_quotas: KeyQuotas | None = None) -> None:
         self._default = QuotaPolicy.from_tier(settings.default)
         self._tiers = {name: QuotaPolicy.from_tier(tier) for name, tier in settings.tiers.items()}
         self._keys = dict(settings.keys)
+        self._key_quotas = key_quotas
+        self._combined: dict[tuple[str, tuple[WindowLimit, ...]], QuotaPolicy] = {}
 
     def for_key(self, key_id: str) -> QuotaPolicy:
-        """The policy of `key_id`'s tier (the default tier unless one is assigned)."""
-        tier = self._keys.get(key_id, "default")
-        return self._tiers.get(tier, self._default)
+        """The policy of `key_id`: its tier's, with its own token budgets."""
+        own = self._key_quotas(key_id) if self._key_quotas is not None else None
+        tier = (own.tier if own is not None else None) or self._keys.get(key_id, "default")
+        policy = self._tiers.get(tier, self._default)
+        if own is None or not own.tokens:
+            return policy
+        cache_key = (tier, own.tokens)
+        combined = self._combined.get(cache_key)
+        if combined is None:
+            if len(self._combined) >= _COMBINED_CACHE_SIZE:
+                self._combined.clear()
+            tokens = tuple(dict.fromkeys((*policy.tokens, *own.tokens)))
+            combined = self._combined[cache_key] = replace(policy, tokens=tokens)
+        return combined
+
+    def knows_tier(self, tier: str) -> bool:
+        """Whether `tier` is configured ("default" always is)."""
+        return tier == "default" or tier in self._tiers

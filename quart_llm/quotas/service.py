@@ -24,7 +24,7 @@ from quart_llm.errors import ServiceUnavailable
 from quart_llm.lib.random_ids import RandomIds
 from quart_llm.quotas import headers
 from quart_llm.quotas.leases import LeaseKeeper
-from quart_llm.quotas.policy import PolicyBook, QuotaPolicy
+from quart_llm.quotas.policy import KeyQuotas, PolicyBook, QuotaPolicy
 from quart_llm.quotas.stores.base import Decision, QuotaBackendUnavailable, QuotaStore, WindowLimit
 from quart_llm.quotas.stores.usage_counts import UsageRecord, UsageReport
 
@@ -58,13 +58,14 @@ class QuotaService:
         store: QuotaStore,
         settings: LimitsSettings,
         on_store_failure: Callable[[], None] | None = None,
+        key_quotas: KeyQuotas | None = None,
     ) -> None:
         self.store = store
         self._on_store_failure = on_store_failure
         self.enabled = settings.enabled
         self.fail_open = settings.on_store_failure == "open"
         self.usage_periods = tuple(sorted(set(settings.usage_periods)))
-        self.policies = PolicyBook(settings)
+        self.policies = PolicyBook(settings, key_quotas)
         self._failed_auth_limits = tuple(
             WindowLimit(w.count, w.period_seconds) for w in settings.failed_authentications
         )

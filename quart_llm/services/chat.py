@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from quart_llm.errors import UpstreamTimeout
+from quart_llm.errors import PermissionDenied, UpstreamTimeout
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.observability.request_trace import AttemptRequest, input_messages
 from quart_llm.providers.answers import Completion, TokenUsage
@@ -79,6 +79,11 @@ class ChatCall:
         record.operation, record.requested_model = "chat", request.model
         record.provider = plan.routes[0].provider.name
         record.model = plan.routes[0].model
+        try:
+            refuse_unless_allowed(principal, request.model, plan.routes[0])
+        except BaseException:
+            services.router.settled(plan)
+            raise
         prompt_estimate = estimate_prompt_tokens(request.messages)
         try:
             services.capacity.take()
@@ -172,6 +177,19 @@ class ChatCall:
     def headers(self) -> dict[str, str]:
         """The headers every answer of this call carries."""
         return {PROVIDER_HEADER: self.route.provider.name, **self.admission.headers}
+
+
+def refuse_unless_allowed(principal: Principal, requested: str, route: Route) -> None:
+    """403 `model_not_allowed` unless the key's allowed models match the model asked for or
+    the provider/model it resolved to (`ApiKey.allows_model`)."""
+    key = principal.key
+    if key is None or key.allows_model(requested, f"{route.provider.name}/{route.model}"):
+        return
+    raise PermissionDenied(
+        "This API key may not use this model (see its allowed_models).",
+        code="model_not_allowed",
+        param="model",
+    )
 
 
 async def complete_chat(

@@ -22,6 +22,9 @@ from quart_llm.routing.router import Router
 from quart_llm.services.capacity import Capacity
 from quart_llm.services.draining import Drainer
 from quart_llm.services.health import HealthChecker
+from quart_llm.services.key_admin import KeyAdmin
+from quart_llm.services.key_refresh import KeyRefresher
+from quart_llm.services.key_registry import KeyRegistry
 from quart_llm.services.keys import KeyRing
 from quart_llm.services.model_catalog import ModelCatalog
 from quart_llm.store.database import Database
@@ -32,7 +35,10 @@ class Services:
     """Everything the routes use, for one app."""
 
     settings: Settings
-    keyring: KeyRing
+    keys: KeyRegistry
+    """The API keys, held in memory (settings' and the database's)."""
+    key_refresher: KeyRefresher
+    key_admin: KeyAdmin
     admin_keyring: KeyRing
     providers: dict[str, Provider]
     health: HealthChecker
@@ -51,9 +57,10 @@ class Services:
     ids: RandomIds = field(default_factory=RandomIds)
 
     async def start(self) -> None:
-        """Migrate the database, connect the quota store, open the providers' pools, start the
-        health probes."""
+        """Migrate the database, read the keys, connect the quota store, open the providers'
+        pools, start the health probes."""
         await self.database.start()
+        await self.key_refresher.start()
         await self.quotas.start()
         for provider in self.providers.values():
             await provider.start()
@@ -66,6 +73,7 @@ class Services:
         for provider in self.providers.values():
             await provider.aclose()
         await self.quotas.stop()
+        await self.key_refresher.stop()
         await self.database.stop()
         if self.tracing is not None:
             await self.tracing.shutdown()
@@ -84,27 +92,41 @@ def build_services(settings: Settings) -> Services:
     tracing = None
     if tracing_wanted(settings.tracing, os.environ):
         tracing = Tracing(settings.tracing, version)
+    keys = KeyRegistry(settings.api_keys, settings.limits.keys)
+    database = Database(settings.database_url)
+    quotas = QuotaService(
+        build_quota_store(settings.redis_url, settings.redis_key_prefix),
+        settings.limits,
+        on_store_failure=metrics.quota_store_failures.inc,
+        key_quotas=keys.quota_of,
+    )
+    refresher = KeyRefresher(
+        keys,
+        database,
+        settings.keys,
+        settings.redis_url,
+        settings.redis_key_prefix,
+        on_failure=metrics.key_refresh_failures.inc,
+    )
     return Services(
         settings=settings,
-        keyring=KeyRing(settings.api_keys),
+        keys=keys,
+        key_refresher=refresher,
+        key_admin=KeyAdmin(database, keys, quotas.policies, refresher.announce),
         admin_keyring=KeyRing(settings.admin_keys, kind="admin key"),
         providers=providers,
         health=HealthChecker(providers, probe_timeout, settings.health.cache_seconds, circuits),
         models=ModelCatalog(
             providers, settings.models.cache_seconds, probe_timeout * 2, settings.aliases
         ),
-        quotas=QuotaService(
-            build_quota_store(settings.redis_url, settings.redis_key_prefix),
-            settings.limits,
-            on_store_failure=metrics.quota_store_failures.inc,
-        ),
+        quotas=quotas,
         tasks=BackgroundTasks(),
         drainer=Drainer(),
         router=Router(
             providers, settings.default_provider, settings.aliases, settings.fallbacks, circuits
         ),
         attempter=Attempter(circuits, metrics),
-        database=Database(settings.database_url),
+        database=database,
         metrics=metrics,
         capacity=Capacity(settings.max_inflight),
         version=version,

@@ -9,7 +9,7 @@ from typing import Any
 from quart import g
 
 from quart_llm.errors import AuthenticationFailed
-from quart_llm.services.keys import KeyRing, Principal
+from quart_llm.services.keys import Authenticator, Principal
 
 API_KEY_HEADER = "x-api-key"
 PUBLIC_ATTRIBUTE = "_quart_llm_public"
@@ -54,7 +54,7 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def authenticate(
-    keyring: KeyRing, authorization: str | None, api_key: str | None = None
+    keyring: Authenticator, authorization: str | None, api_key: str | None = None
 ) -> Principal:
     """The caller named by an Authorization header, else by an `x-api-key` header (Anthropic's
     way); AuthenticationFailed without echoing either."""

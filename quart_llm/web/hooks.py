@@ -29,7 +29,7 @@ from quart_llm.observability.request_ids import (
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.chat_streaming import EventStream
 from quart_llm.services.container import Services
-from quart_llm.services.keys import KeyRing, Principal
+from quart_llm.services.keys import Authenticator, Principal
 from quart_llm.web.auth import API_KEY_HEADER, authenticate, is_admin, is_public
 from quart_llm.web.cors import CORSPolicy
 from quart_llm.web.request_body import read_json_body
@@ -75,7 +75,7 @@ class RequestHooks:
             g.admin = await self._authenticate(self.services.admin_keyring)
             g.record.key_id = g.admin.key_id
         elif not is_public(request.endpoint, view):
-            g.principal = await self._authenticate(self.services.keyring)
+            g.principal = await self._authenticate(self.services.keys)
             g.record.key_id = g.principal.key_id
         if request.method in BODY_METHODS:
             if request.mimetype != "application/json":
@@ -114,7 +114,7 @@ class RequestHooks:
             )
         return record
 
-    async def _authenticate(self, keyring: KeyRing) -> Principal:
+    async def _authenticate(self, keyring: Authenticator) -> Principal:
         """The caller; a client address that keeps failing gets 429s instead of 401s."""
         try:
             return authenticate(
