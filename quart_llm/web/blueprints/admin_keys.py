@@ -25,7 +25,7 @@ blueprint = admin_blueprint("admin_keys", __name__)
 @blueprint.post("/keys")
 @validate_request(KeyCreate)
 @document_response(CreatedKey, 201)
-@document_errors(400, 401, 413, 415, 503)
+@document_errors(400, 401, 413, 415, 429, 503)
 async def create_key(data: KeyCreate) -> Response:
     """Create an API key.
 
@@ -38,7 +38,7 @@ async def create_key(data: KeyCreate) -> Response:
 @blueprint.get("/keys")
 @validate_querystring(KeyListQuery)
 @document_response(KeyList, 200)
-@document_errors(400, 401, 503)
+@document_errors(400, 401, 429, 503)
 async def list_keys(query_args: KeyListQuery) -> Response:
     """List API keys, a page at a time.
 
@@ -50,7 +50,7 @@ async def list_keys(query_args: KeyListQuery) -> Response:
 
 @blueprint.get("/keys/<key_id>")
 @document_response(KeyObject, 200)
-@document_errors(401, 404, 503)
+@document_errors(401, 404, 429, 503)
 async def get_key(key_id: str) -> Response:
     """Show one API key (never its secret)."""
     return json_response(await current_services().key_admin.get(key_id))
@@ -59,7 +59,7 @@ async def get_key(key_id: str) -> Response:
 @blueprint.patch("/keys/<key_id>")
 @validate_request(KeyChanges)
 @document_response(KeyObject, 200)
-@document_errors(400, 401, 404, 409, 413, 415, 503)
+@document_errors(400, 401, 404, 409, 413, 415, 429, 503)
 async def update_key(key_id: str, data: KeyChanges) -> Response:
     """Change an API key: the fields sent are set (null clears one), the others kept.
 
@@ -70,7 +70,7 @@ async def update_key(key_id: str, data: KeyChanges) -> Response:
 
 @blueprint.delete("/keys/<key_id>")
 @document_response(KeyObject, 200)
-@document_errors(401, 404, 409, 503)
+@document_errors(401, 404, 409, 429, 503)
 async def revoke_key(key_id: str) -> Response:
     """Revoke an API key: refused (401) on every replica within a second. Revoking it again
     answers the same."""
