@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from quart import Quart
 from quart.testing import QuartClient
 
 from quart_llm.services.keys import key_id_for_key
+from quart_llm.web.context import SERVICES_KEY
 from tests.conftest import AUTH, TEST_KEY
 
 ADMIN = {"Authorization": "Bearer test-admin-key"}
@@ -283,3 +285,33 @@ async def test_an_api_key_never_administers(client: QuartClient) -> None:
         assert answer.status_code == 401
         assert (await answer.get_json())["error"]["code"] == "invalid_admin_key"
     assert (await client.get("/v1/models", headers=ADMIN)).status_code == 401
+
+
+async def test_a_token_budget_is_the_keys_own_window(client: QuartClient) -> None:
+    created = await create(client, budgets={"tokens_per_day": 30})
+    body = {"model": "mock-1", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+    headers = bearer(created["secret"])
+    first = await client.post("/v1/chat/completions", json=body, headers=headers)
+    assert first.status_code == 200
+    refused = await client.post("/v1/chat/completions", json=body, headers=headers)
+    assert refused.status_code == 429
+    error = (await refused.get_json())["error"]
+    assert error["code"] == "tokens_limit_exceeded" and "30 tokens per 86400 s" in error["message"]
+    await client.patch(
+        f"/admin/v1/keys/{created['id']}",
+        json={"budgets": {"tokens_per_day": 1000}},
+        headers=ADMIN,
+    )
+    assert (
+        await client.post("/v1/chat/completions", json=body, headers=headers)
+    ).status_code == 200
+
+
+async def test_a_keys_tier_is_its_quota_policy(app: Quart, client: QuartClient) -> None:
+    created = await create(client, tier="gold", budgets={"tokens_per_month": 500})
+    quotas = app.extensions[SERVICES_KEY].quotas
+    policy = quotas.policy(created["id"])
+    assert policy.concurrent_streams == 3
+    assert [(w.count, w.period_seconds) for w in policy.tokens] == [(500, 2_592_000)]
+    plain = await create(client)
+    assert quotas.policy(plain["id"]).concurrent_streams == 64
