@@ -1,4 +1,5 @@
-"""The command line: `quart-llm serve | openapi | hash-key | key-id | check-config | migrate`
+"""The command line: `quart-llm serve | openapi | hash-key | key-id | check-config | migrate |
+keys`
 (`python -m quart_llm` is the same), with `--version` and `--settings FILE`.
 
 Each command imports what it needs when it runs. `serve` loads its modules and builds the app
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from quart_llm.cli_keys import add_keys_commands, run_keys_command
 from quart_llm.config.paths import SETTINGS_FILE_VARIABLE
 
 DEFAULT_SPEC_PATH = Path("openapi") / "openapi.json"
@@ -93,6 +95,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     key_id.add_argument("key", nargs="?", help="the key, or its sha256: form")
     commands.add_parser("check-config", help="validate the settings and exit")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    add_keys_commands(commands)
     return parser
 
 
@@ -120,6 +123,8 @@ def main(argv: list[str] | None = None, prog: str = "quart-llm") -> int:
         return _configuration_error(exc)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings.database_url))
+    if args.command == "keys":
+        return run_keys_command(args, settings)
     active = ", ".join(sorted(settings.active_providers))
     print(
         f"configuration ok: env {settings.env}, providers {active}, "

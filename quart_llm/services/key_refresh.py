@@ -41,6 +41,15 @@ def changes_channel(prefix: str) -> str:
     return f"{prefix}:keys:changed"
 
 
+async def publish_change(redis_url: str, prefix: str, key_id: str) -> None:
+    """Announce a key's change from outside a serving app (the `keys` command)."""
+    client = Redis.from_url(redis_url, socket_connect_timeout=2.0, socket_timeout=2.0)
+    try:
+        await client.publish(changes_channel(prefix), key_id)
+    finally:
+        await client.aclose()
+
+
 class KeyRefresher:
     """The background work that follows the database for one app's registry."""
 
