@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from quart_llm.cli_keys import add_keys_commands, run_keys_command
+from quart_llm.commands.keys import add_keys_commands, run_keys_command
 from quart_llm.config.paths import SETTINGS_FILE_VARIABLE
 
 DEFAULT_SPEC_PATH = Path("openapi") / "openapi.json"
