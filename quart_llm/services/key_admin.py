@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import secrets
@@ -23,13 +24,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from quart_llm.errors import Conflict, InvalidRequest, ResourceNotFound
+from quart_llm.errors import Conflict, InvalidRequest, ResourceNotFound, ServiceUnavailable
 from quart_llm.quotas.policy import PolicyBook
 from quart_llm.schemas.admin_keys import KeyChanges, KeyCreate, KeyListQuery
 from quart_llm.services.key_registry import KeyRegistry
 from quart_llm.services.keys import key_id_for_digest
 from quart_llm.store.api_keys import ApiKey, ApiKeyTable, KeyBudgets, KeyFilter
-from quart_llm.store.database import Database
+from quart_llm.store.database import Database, DatabaseUnavailable
 
 SECRET_PREFIX = "qlm-"  # noqa: S105 - the prefix of every secret, not a secret
 KeyAnnouncer = Callable[[str], Awaitable[None]]
@@ -88,6 +89,26 @@ def _decode_cursor(cursor: str) -> list[str]:
     return list(where)
 
 
+def _answerable[**P, R](
+    method: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """An unreachable database as a 503 `database_unavailable` (nothing was changed, or the
+    change is whole: each is one transaction)."""
+
+    @functools.wraps(method)
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except DatabaseUnavailable:
+            raise ServiceUnavailable(
+                "The key database cannot be reached; try again shortly.",
+                code="database_unavailable",
+                headers={"Retry-After": "5"},
+            ) from None
+
+    return answer
+
+
 @dataclass(slots=True)
 class KeyAdmin:
     """Key administration over the database, the registry and the announcer of changes."""
@@ -104,6 +125,7 @@ class KeyAdmin:
     def _now(self) -> datetime:
         return self.registry.now()
 
+    @_answerable
     async def create(self, data: KeyCreate) -> dict[str, Any]:
         """A new key; its object with the secret (the only time it is shown)."""
         self._check_tier(data.tier)
@@ -123,6 +145,7 @@ class KeyAdmin:
         await self.announce(key.id)
         return {**key_object(key, now), "secret": secret}
 
+    @_answerable
     async def page(self, query: KeyListQuery) -> dict[str, Any]:
         """A page of keys: settings' first, then the database's, oldest first."""
         now = self._now()
@@ -147,10 +170,12 @@ class KeyAdmin:
             "next_cursor": _encode_cursor(found[-1]) if more and found else None,
         }
 
+    @_answerable
     async def get(self, key_id: str) -> dict[str, Any]:
         """One key's object; 404 `key_not_found`."""
         return key_object(await self._find(key_id), self._now())
 
+    @_answerable
     async def update(self, key_id: str, data: KeyChanges) -> dict[str, Any]:
         """Set the fields sent; the key after."""
         key = await self._find(key_id, writable=True)
@@ -168,6 +193,7 @@ class KeyAdmin:
         await self.announce(key_id)
         return key_object(updated, self._now())
 
+    @_answerable
     async def revoke(self, key_id: str) -> dict[str, Any]:
         """Revoke a key (again: the same answer); the key after."""
         await self._find(key_id, writable=True)

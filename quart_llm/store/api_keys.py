@@ -22,6 +22,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from quart_llm.store.database import reaching_database
 from quart_llm.store.schema import api_keys
 
 KeyStatus = Literal["active", "revoked", "expired"]
@@ -173,19 +174,22 @@ class KeyFilter:
 
 
 class ApiKeyTable:
-    """The queries of `api_keys`, each in its own transaction."""
+    """The queries of `api_keys`, each in its own transaction; `DatabaseUnavailable` when the
+    database cannot be reached."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
     async def insert(self, key: ApiKey) -> None:
-        async with self.engine.begin() as connection:
-            await connection.execute(api_keys.insert().values(**key.to_row()))
+        with reaching_database():
+            async with self.engine.begin() as connection:
+                await connection.execute(api_keys.insert().values(**key.to_row()))
 
     async def get(self, key_id: str) -> ApiKey | None:
-        async with self.engine.connect() as connection:
-            result = await connection.execute(select(api_keys).where(api_keys.c.id == key_id))
-            row = result.mappings().first()
+        with reaching_database():
+            async with self.engine.connect() as connection:
+                result = await connection.execute(select(api_keys).where(api_keys.c.id == key_id))
+                row = result.mappings().first()
         return None if row is None else ApiKey.from_row(row)
 
     async def page(
@@ -207,8 +211,9 @@ class ApiKeyTable:
                 )
             )
         query = query.order_by(api_keys.c.created_at, api_keys.c.id).limit(limit)
-        async with self.engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        with reaching_database():
+            async with self.engine.connect() as connection:
+                rows = (await connection.execute(query)).mappings().all()
         return [ApiKey.from_row(row) for row in rows]
 
     async def changed_since(self, since: datetime | None) -> list[ApiKey]:
@@ -216,12 +221,17 @@ class ApiKeyTable:
         query = select(api_keys)
         if since is not None:
             query = query.where(api_keys.c.updated_at >= since)
-        async with self.engine.connect() as connection:
-            rows = (await connection.execute(query)).mappings().all()
+        with reaching_database():
+            async with self.engine.connect() as connection:
+                rows = (await connection.execute(query)).mappings().all()
         return [ApiKey.from_row(row) for row in rows]
 
     async def update(self, key_id: str, changes: Mapping[str, Any]) -> ApiKey | None:
         """Apply `changes` (row values, `updated_at` among them) to a key; the key after."""
+        with reaching_database():
+            return await self._update(key_id, changes)
+
+    async def _update(self, key_id: str, changes: Mapping[str, Any]) -> ApiKey | None:
         async with self.engine.begin() as connection:
             result = await connection.execute(
                 api_keys.update().where(api_keys.c.id == key_id).values(**changes)
@@ -237,6 +247,10 @@ class ApiKeyTable:
 
     async def revoke(self, key_id: str, now: datetime) -> ApiKey | None:
         """Revoke a key (a revoked key stays revoked: its first revocation time is kept)."""
+        with reaching_database():
+            return await self._revoke(key_id, now)
+
+    async def _revoke(self, key_id: str, now: datetime) -> ApiKey | None:
         async with self.engine.begin() as connection:
             await connection.execute(
                 api_keys.update()

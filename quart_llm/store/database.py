@@ -12,10 +12,12 @@ busy timeout, so two processes sharing a file wait for each other instead of fai
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -67,6 +69,29 @@ def _configure_sqlite(connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached, or failed to answer (down, restarting, too slow)."""
+
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    exc.OperationalError,  # connection refused or lost, SQLite busy past its timeout
+    exc.InterfaceError,
+    exc.TimeoutError,  # no pooled connection in time
+    OSError,  # drivers that raise the socket's own error (asyncpg connecting)
+    TimeoutError,
+)
+
+
+@contextlib.contextmanager
+def reaching_database() -> Iterator[None]:
+    """Turn every "the database is unreachable" error into `DatabaseUnavailable` (anything
+    else, a constraint broken, is a bug and stays what it is)."""
+    try:
+        yield
+    except UNAVAILABLE_ERRORS as error:
+        raise DatabaseUnavailable(f"{type(error).__name__}") from error
 
 
 class Database:

@@ -96,14 +96,18 @@ def server() -> Iterator[LiveServer]:
         yield live
 
 
-@schema.exclude(tag="admin").parametrize()
-@settings(
+fuzzed = settings(
     max_examples=MAX_EXAMPLES,
     derandomize=True,
     database=None,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
+"""Bounded and deterministic generation, for every operation."""
+
+
+@schema.exclude(tag="admin").parametrize()
+@fuzzed
 def test_api_conforms_to_its_document(case: Case[Any], server: LiveServer) -> None:
     case.call_and_validate(base_url=server.base_url, headers=AUTH, checks=CHECKS, timeout=10)
 
@@ -112,13 +116,7 @@ ADMIN = {"Authorization": "Bearer test-admin-key"}
 
 
 @schema.include(tag="admin").parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
+@fuzzed
 def test_admin_api_conforms_to_its_document(case: Case[Any], server: LiveServer) -> None:
     """The admin API with an admin key: whatever is generated, a documented answer (never a
     500), keys created from generated bodies included."""
