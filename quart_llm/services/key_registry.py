@@ -81,7 +81,9 @@ class KeyRegistry:
         self._static_ids = {key.id for key in self.static.values()}
         self._stored: dict[str, ApiKey] = {}
         self._by_digest: dict[bytes, ApiKey] = dict(self.static)
-        self._by_id: dict[str, ApiKey] = {key.id: key for key in self.static.values()}
+        self._by_id: dict[str, ApiKey] = {}
+        self._quotas: dict[str, KeyQuota] = {}
+        self._install({})
 
     def __len__(self) -> int:
         return len(self._by_digest)
@@ -112,9 +114,14 @@ class KeyRegistry:
         """Whether `key_id` is a key of settings."""
         return key_id in self._static_ids
 
-    def replace_stored(self, keys: Iterable[ApiKey]) -> None:
-        """Hold exactly `keys` as the database's keys (a full reload)."""
-        self._install({key.id: key for key in keys})
+    def replace_stored(self, keys: Iterable[ApiKey]) -> bool:
+        """Hold exactly `keys` as the database's keys (a full reload); whether anything
+        changed (an unchanged table installs nothing)."""
+        stored = {key.id: key for key in keys}
+        if stored == self._stored:
+            return False
+        self._install(stored)
+        return True
 
     def update_stored(self, keys: Iterable[ApiKey]) -> bool:
         """Hold `keys` over the ones of the same id; whether anything changed."""
@@ -128,22 +135,32 @@ class KeyRegistry:
         by_digest.update(self.static)
         self._stored = stored
         self._by_digest = by_digest
-        self._by_id = {key.id: key for key in by_digest.values()}
+        previous, self._by_id = self._by_id, {key.id: key for key in by_digest.values()}
+        quotas: dict[str, KeyQuota] = {}
+        for key in by_digest.values():
+            # a key held before (the same object) keeps its quota: only changes cost anything
+            quota = self._quotas.get(key.id) if previous.get(key.id) is key else key_quota(key)
+            if quota is not None:
+                quotas[key.id] = quota
+        self._quotas = quotas
 
     def quota_of(self, key_id: str) -> KeyQuota | None:
-        """What the quota policy takes from a key: its tier, its token budgets as windows."""
-        key = self._by_id.get(key_id)
-        if key is None:
-            return None
-        budgets = key.budgets
-        tokens = tuple(
-            WindowLimit(count, period)
-            for count, period in (
-                (budgets.tokens_per_day, DAY_SECONDS),
-                (budgets.tokens_per_month, MONTH_SECONDS),
-            )
-            if count is not None
+        """What the quota policy takes from a key: its tier, its token budgets as windows
+        (worked out when the snapshot is installed: this is on every request's path)."""
+        return self._quotas.get(key_id)
+
+
+def key_quota(key: ApiKey) -> KeyQuota | None:
+    """A key's tier and token budgets, as the quota policy takes them (None: nothing own)."""
+    budgets = key.budgets
+    tokens = tuple(
+        WindowLimit(count, period)
+        for count, period in (
+            (budgets.tokens_per_day, DAY_SECONDS),
+            (budgets.tokens_per_month, MONTH_SECONDS),
         )
-        if key.tier is None and not tokens:
-            return None
-        return KeyQuota(tier=key.tier, tokens=tokens)
+        if count is not None
+    )
+    if key.tier is None and not tokens:
+        return None
+    return KeyQuota(tier=key.tier, tokens=tokens)
