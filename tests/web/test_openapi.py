@@ -60,7 +60,26 @@ def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
         ("/v1/messages/count_tokens", "post"): "count_anthropic_message_tokens",
         ("/v1/responses", "post"): "create_model_response",
         ("/v1/usage", "get"): "get_usage",
+        ("/admin/v1/keys", "post"): "create_key",
+        ("/admin/v1/keys", "get"): "list_keys",
+        ("/admin/v1/keys/{key_id}", "get"): "get_key",
+        ("/admin/v1/keys/{key_id}", "patch"): "update_key",
+        ("/admin/v1/keys/{key_id}", "delete"): "revoke_key",
     }
+
+
+def test_the_admin_api_has_its_tag_and_scheme(spec: dict[str, Any]) -> None:
+    admin = [
+        operation
+        for path, operations in spec["paths"].items()
+        for operation in operations.values()
+        if path.startswith("/admin/")
+    ]
+    assert admin
+    for operation in admin:
+        assert (operation["tags"], operation["security"]) == (["admin"], [{"adminKey": []}])
+        assert "401" in operation["responses"]
+    assert spec["components"]["securitySchemes"]["adminKey"]["scheme"] == "bearer"
 
 
 def test_bearer_security_with_public_health(spec: dict[str, Any]) -> None:
