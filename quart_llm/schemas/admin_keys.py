@@ -13,7 +13,15 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    model_validator,
+)
 
 METADATA_MAX_BYTES = 16_384
 MAX_PATTERNS = 100
@@ -51,7 +59,10 @@ def _storable_metadata(value: dict[str, Any]) -> dict[str, Any]:
 
 def _utc(value: datetime) -> datetime:
     """An expiry as aware UTC (a time without a zone is taken as UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range in UTC") from None
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
@@ -98,6 +109,14 @@ class KeyListQuery(BaseModel):
     """`GET /admin/v1/keys`'s query."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: Any) -> Any:
+        """`?owner=` (an empty form field) filters nothing."""
+        if isinstance(value, dict):
+            return {name: item for name, item in value.items() if item != ""}
+        return value
 
     limit: Annotated[int, Field(ge=1, le=1000)] = 50
     cursor: Annotated[str, Field(max_length=1000)] | None = None

@@ -163,6 +163,7 @@ async def test_the_listing_pages_and_filters(client: QuartClient) -> None:
         return [key["id"] for key in page["data"]]
 
     assert await listed(owner="o") == [ids[1], ids[3]]
+    assert len(await listed(owner="", name="", status="", cursor="")) == 6
     assert await listed(status="revoked") == [ids[0]]
     assert await listed(name="n2") == [ids[2]]
     assert await listed(source="settings") == [key_id_for_key(TEST_KEY)]
@@ -222,6 +223,8 @@ async def test_an_unknown_key_is_404(client: QuartClient, method: str, path: str
         ({"name": "k", "metadata": {"a\x00": 1}}, "metadata"),
         ({"name": "k", "allowed_models": "mock/*"}, "allowed_models"),
         ({"name": "k", "expires_at": "tomorrow"}, "expires_at"),
+        ({"name": "k", "expires_at": "0001-01-01T00:00:00+05:00"}, "expires_at"),
+        ({"name": "k", "expires_at": "9999-12-31T23:59:59-05:00"}, "expires_at"),
         ({"name": "k", "id": "key_mine"}, "id"),
     ],
 )
