@@ -18,6 +18,7 @@ import binascii
 import functools
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -32,6 +33,8 @@ from quart_llm.services.keys import key_id_for_digest
 from quart_llm.store.api_keys import ApiKey, ApiKeyTable, KeyBudgets, KeyFilter
 from quart_llm.store.database import Database, DatabaseUnavailable
 
+KEY_ID_SHAPE = re.compile(r"key_[0-9a-f]{12}")
+"""Every key id's shape (`services.keys`): anything else names no key, and is not looked up."""
 SECRET_PREFIX = "qlm-"  # noqa: S105 - the prefix of every secret, not a secret
 KeyAnnouncer = Callable[[str], Awaitable[None]]
 
@@ -213,7 +216,7 @@ class KeyAdmin:
             static = self.registry.key(key_id)
             if static is not None:
                 return static
-        key = await self.table.get(key_id) if len(key_id) <= 32 else None
+        key = await self.table.get(key_id) if KEY_ID_SHAPE.fullmatch(key_id) else None
         if key is None:
             raise _not_found()
         return key
