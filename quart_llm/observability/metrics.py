@@ -105,6 +105,12 @@ class GatewayMetrics:
         self.quota_store_failures = counter(
             "quart_llm_quota_store_failures", "Quota store calls that failed (Redis down)."
         )
+        self.usage_records = counter(
+            "quart_llm_usage_records",
+            "Usage records by what became of them: written (to the database), spilled (to the "
+            "spill file while it was down), replayed (from that file), dropped (lost).",
+            ["result"],
+        )
 
     def _define_upstream_metrics(self) -> None:
         counter = partial(Counter, registry=self.registry)

@@ -24,6 +24,7 @@ from quart_llm.services.draining import Drainer
 from quart_llm.services.health import HealthChecker
 from quart_llm.services.keys import KeyRing
 from quart_llm.services.model_catalog import ModelCatalog
+from quart_llm.services.usage_recorder import UsageRecorder
 from quart_llm.store.database import Database
 
 
@@ -43,6 +44,7 @@ class Services:
     router: Router
     attempter: Attempter
     database: Database
+    usage: UsageRecorder
     metrics: GatewayMetrics
     capacity: Capacity
     version: str
@@ -51,18 +53,21 @@ class Services:
     ids: RandomIds = field(default_factory=RandomIds)
 
     async def start(self) -> None:
-        """Migrate the database, connect the quota store, open the providers' pools, start the
-        health probes."""
+        """Migrate the database (and replay spilled usage records), connect the quota store,
+        open the providers' pools, start the health probes."""
         await self.database.start()
+        await self.usage.start()
         await self.quotas.start()
         for provider in self.providers.values():
             await provider.start()
         self.health.start()
 
     async def stop(self) -> None:
-        """Let background work finish briefly, then close everything (serving stops)."""
+        """Let background work finish briefly, write the last usage records, then close
+        everything (serving stops)."""
         await self.health.stop()
         await self.tasks.drain(timeout=5.0)
+        await self.usage.stop()
         for provider in self.providers.values():
             await provider.aclose()
         await self.quotas.stop()
@@ -81,6 +86,8 @@ def build_services(settings: Settings) -> Services:
     metrics.watch_circuits(circuits.all_states)
     probe_timeout = settings.health.probe_timeout_seconds
     version = gateway_version()
+    database = Database(settings.database_url)
+    ids = RandomIds()
     tracing = None
     if tracing_wanted(settings.tracing, os.environ):
         tracing = Tracing(settings.tracing, version)
@@ -104,9 +111,13 @@ def build_services(settings: Settings) -> Services:
             providers, settings.default_provider, settings.aliases, settings.fallbacks, circuits
         ),
         attempter=Attempter(circuits, metrics),
-        database=Database(settings.database_url),
+        database=database,
+        usage=UsageRecorder(
+            settings.usage, database, metrics.usage_records.labels, ids, settings.aliases
+        ),
         metrics=metrics,
         capacity=Capacity(settings.max_inflight),
         version=version,
         tracing=tracing,
+        ids=ids,
     )

@@ -30,6 +30,7 @@ from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.chat_streaming import EventStream
 from quart_llm.services.container import Services
 from quart_llm.services.keys import KeyRing, Principal
+from quart_llm.services.usage_records import is_metered
 from quart_llm.web.auth import API_KEY_HEADER, authenticate, is_admin, is_public
 from quart_llm.web.cors import CORSPolicy
 from quart_llm.web.request_body import read_json_body
@@ -144,14 +145,22 @@ class RequestHooks:
         record = g.get("record")
         if not isinstance(record, RequestRecord) or record.finished:
             return
+        principal = g.get("principal")
+        metered = is_metered(request.method, principal.key_id if principal else None)
         stream = g.get(EVENT_STREAM_KEY)
         if isinstance(stream, EventStream) and record.status:
-            stream.on_close.append(lambda: record.finish(self.services.metrics))
+            stream.on_close.append(lambda: self._finish(record, metered))
             return
         if isinstance(error, asyncio.CancelledError) and not record.status:
             record.status = CLIENT_GONE_STATUS
             record.outcome = record.outcome or "client_gone"
+        self._finish(record, metered)
+
+    def _finish(self, record: RequestRecord, metered: bool) -> None:
+        """The one end of a record: metrics, log line, spans, and its usage record."""
         record.finish(self.services.metrics)
+        if metered:
+            self.services.usage.add(record)
 
 
 def _has_empty_segment() -> bool:
