@@ -14,6 +14,7 @@ from quart_llm.observability.log_batching import BatchingHandler
 from quart_llm.observability.logs import configure_logging
 from quart_llm.server import http2, http11_errors
 from quart_llm.services.container import Services, build_services
+from quart_llm.web.admin_auth import ADMIN_SECURITY_SCHEMES
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
 from quart_llm.web.blueprints import (
     chat,
@@ -92,7 +93,7 @@ def _document(app: Quart, version: str) -> None:
         },
         security_schemes={
             "bearerAuth": {"type": "http", "scheme": "bearer"},
-            "adminAuth": {"type": "http", "scheme": "bearer", "bearer_format": "admin key"},
+            **ADMIN_SECURITY_SCHEMES,
         },
         security=[{"bearerAuth": []}],
         swagger_ui_path=None,

@@ -94,7 +94,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         keyring=KeyRing(settings.api_keys),
-        admin_keyring=KeyRing(settings.admin_keys),
+        admin_keyring=KeyRing(settings.admin_keys, kind="admin key"),
         providers=providers,
         health=HealthChecker(providers, probe_timeout, settings.health.cache_seconds, circuits),
         models=ModelCatalog(

@@ -48,9 +48,13 @@ def _key_id(digest: bytes) -> str:
 
 
 class KeyRing:
-    """The accepted keys as digests."""
+    """The accepted keys as digests. `kind` names them in refusals ("API key", "admin key"),
+    and their codes (`invalid_api_key`, `invalid_admin_key`), so a client that sent an API key
+    to the admin API is told which kind was expected."""
 
-    def __init__(self, keys: Iterable[SecretStr]) -> None:
+    def __init__(self, keys: Iterable[SecretStr], kind: str = "API key") -> None:
+        self.kind = kind
+        self.code_suffix = kind.lower().replace(" ", "_")
         digests: list[bytes] = []
         for key in keys:
             value = key.get_secret_value()
@@ -72,5 +76,5 @@ class KeyRing:
             if hmac.compare_digest(presented, digest):
                 matched = digest
         if matched is None:
-            raise AuthenticationFailed("Invalid API key.", code="invalid_api_key")
+            raise AuthenticationFailed(f"Invalid {self.kind}.", code=f"invalid_{self.code_suffix}")
         return Principal(key_id=_key_id(matched))

@@ -72,7 +72,7 @@ class RequestHooks:
         if request.endpoint not in HEALTH_ENDPOINTS:
             self.services.drainer.refuse_if_draining()
         view = self.app.view_functions[request.endpoint]
-        if is_admin(view):
+        if is_admin(view, request.url_rule.rule if request.url_rule is not None else None):
             g.admin = await self._authenticate(self.services.admin_keyring)
             g.record.key_id = g.admin.key_id
         elif not is_public(request.endpoint, view):
