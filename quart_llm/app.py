@@ -17,6 +17,7 @@ from quart_llm.services.container import Services, build_services
 from quart_llm.web.admin_auth import ADMIN_SECURITY_SCHEMES
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
 from quart_llm.web.blueprints import (
+    admin_usage,
     chat,
     health,
     messages,
@@ -49,7 +50,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.extensions[SERVICES_KEY] = services
     RequestHooks(app, services)
     register_error_handlers(app)
-    for blueprint in (health, models, chat, messages, responses, usage):
+    for blueprint in (health, models, chat, messages, responses, usage, admin_usage):
         app.register_blueprint(blueprint.blueprint)
     if settings.metrics.enabled:
         app.register_blueprint(metrics.blueprint)

@@ -156,4 +156,5 @@ async def recent_records(
         statement = statement.where(columns.key_id == key_id)
     statement = statement.order_by(columns.created_at.desc(), columns.id.desc()).limit(limit)
     async with engine.connect() as connection:
-        return [dict(row) for row in (await connection.execute(statement)).mappings()]
+        rows = (await connection.execute(statement)).mappings()
+        return [{str(name): value for name, value in row.items()} for row in rows]
