@@ -101,6 +101,24 @@ def report_csv(report: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+def report_table(report: dict[str, Any]) -> str:
+    """The report as an aligned text table for a terminal, its total last."""
+    lines = [list(CSV_COLUMNS)]
+    for row in [*report["rows"], {"group": "total", **report["total"]}]:
+        lines.append(["-" if row[c] is None else _cell(row[c]) for c in CSV_COLUMNS])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(CSV_COLUMNS))]
+    title = f"usage by {report['group_by']}, {report['from']} to {report['to']} (excluded)\n"
+    return title + "".join(
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in
+                  enumerate(zip(line, widths, strict=True))).rstrip() + "\n"
+        for line in lines
+    )  # fmt: skip
+
+
+def _cell(value: object) -> str:
+    return f"{value:.6f}" if isinstance(value, float) else str(value)
+
+
 async def list_records(database: Database, key_id: str | None, limit: int) -> list[dict[str, Any]]:
     """The newest records (of one key), newest first, as the API shows them."""
     if not 1 <= limit <= MAX_RECORDS:
