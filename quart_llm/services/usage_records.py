@@ -61,8 +61,8 @@ def usage_record_of(
 
 
 def to_json_line(record: UsageRecord) -> str:
-    """One line of the spill file."""
-    return json.dumps({**record, "created_at": iso_time(record["created_at"])}) + "\n"
+    """One line of the spill file (the time to the microsecond, as the database keeps it)."""
+    return json.dumps({**record, "created_at": record["created_at"].isoformat()}) + "\n"
 
 
 def from_json_line(line: str) -> UsageRecord:
