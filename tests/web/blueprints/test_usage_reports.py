@@ -128,7 +128,9 @@ async def test_the_period_and_key_filter_apply(client: QuartClient) -> None:
     key_id = (await records(client, 1))[0]["key_id"]
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
     later = {"from": tomorrow, "to": f"{tomorrow}T12:00:00+00:00"}
-    report = await (await client.get("/admin/v1/usage", query_string=later, headers=ADMIN)).get_json()
+    report = await (
+        await client.get("/admin/v1/usage", query_string=later, headers=ADMIN)
+    ).get_json()
     assert (report["rows"], report["total"]["requests"]) == ([], 0)
     assert report["from"] == f"{tomorrow}T00:00:00.000Z"
     for key, expected in ((key_id, 1), ("key_nobody", 0)):
