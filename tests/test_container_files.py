@@ -57,7 +57,7 @@ def test_runtime_image_carries_the_package_and_no_development_keys() -> None:
 
 
 def test_compose_file_is_valid(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text('QUART_LLM_API_KEYS=["k"]\n')
+    (tmp_path / ".env").write_text('QUART_LLM_API_KEYS=["k"]\nPOSTGRES_PASSWORD=pw\n')
     shutil.copy(ROOT_PATH / "docker-compose.yml", tmp_path / "docker-compose.yml")
     result = subprocess.run(
         [_tool("docker-compose"), "config"],
@@ -73,6 +73,38 @@ def test_compose_file_is_valid(tmp_path: Path) -> None:
     assert gateway["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "/v1/health" in " ".join(gateway["healthcheck"]["test"])
     assert "ollama-models" in config["volumes"]
+
+
+def test_compose_gateways_keep_their_data_in_postgresql(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('QUART_LLM_API_KEYS=["k"]\nPOSTGRES_PASSWORD=pw\n')
+    shutil.copy(ROOT_PATH / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    result = subprocess.run(
+        [_tool("docker-compose"), "config"], cwd=tmp_path, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    gateway, postgres = config["services"]["gateway"], config["services"]["postgres"]
+    assert gateway["environment"]["QUART_LLM_DATABASE_URL"] == (
+        "postgresql://quart_llm:pw@postgres:5432/quart_llm"
+    )
+    assert gateway["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == "pw"
+    assert "ports" not in postgres
+    assert any("postgres-data" in str(volume) for volume in postgres["volumes"])
+    assert "postgres-data" in config["volumes"]
+
+
+def test_compose_requires_the_database_password(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text('QUART_LLM_API_KEYS=["k"]\n')
+    shutil.copy(ROOT_PATH / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    result = subprocess.run(
+        [_tool("docker-compose"), "config"], cwd=tmp_path, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr
 
 
 def test_compose_requires_api_keys(tmp_path: Path) -> None:

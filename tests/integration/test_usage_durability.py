@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,8 +81,8 @@ async def stored_request_ids(database_url: str) -> set[str]:
 
 
 @pytest.fixture
-async def sqlite_url(tmp_path: Path) -> AsyncIterator[str]:
-    yield f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
 
 
 async def test_sigterm_under_load_keeps_every_answered_request(
