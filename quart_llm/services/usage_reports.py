@@ -49,12 +49,12 @@ def parse_moment(text: str, param: str) -> datetime:
             day = date.fromisoformat(text)
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidRequest(
             f"'{param}' must be an ISO 8601 date or date-time (2026-12-05, 2026-12-05T04:20:00Z).",
             param=param,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def report_query(
@@ -66,10 +66,17 @@ def report_query(
     if group is None:
         raise InvalidRequest(f"'group_by' must be one of: {', '.join(allowed)}.", param="group_by")
     end_at = parse_moment(end, "to") if end else datetime.now(UTC)
-    start_at = parse_moment(start, "from") if start else end_at - timedelta(days=DEFAULT_DAYS)
+    start_at = parse_moment(start, "from") if start else _days_before(end_at, DEFAULT_DAYS)
     if start_at >= end_at:
         raise InvalidRequest("'from' must be before 'to'.", param="from")
     return ReportQuery(group, start_at, end_at, key_id or None)
+
+
+def _days_before(moment: datetime, days: int) -> datetime:
+    try:
+        return moment - timedelta(days=days)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 async def build_report(database: Database, query: ReportQuery) -> dict[str, Any]:

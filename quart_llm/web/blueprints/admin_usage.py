@@ -12,10 +12,16 @@ from quart_llm.schemas.usage import (
     UsageReport,
     UsageReportQuery,
 )
-from quart_llm.services.usage_reports import build_report, list_records, report_csv, report_query
+from quart_llm.services.usage_reports import (
+    CSV_COLUMNS,
+    build_report,
+    list_records,
+    report_csv,
+    report_query,
+)
 from quart_llm.web.admin_auth import admin_blueprint
 from quart_llm.web.context import current_services
-from quart_llm.web.openapi_provider import document_errors
+from quart_llm.web.openapi_provider import answers_csv, document_errors
 from quart_llm.web.responses import csv_response, json_response, wants_csv
 
 blueprint = admin_blueprint("admin_usage", __name__)
@@ -24,6 +30,7 @@ blueprint = admin_blueprint("admin_usage", __name__)
 @blueprint.get("/usage")
 @validate_querystring(UsageReportQuery)
 @document_response(UsageReport, 200)
+@answers_csv(CSV_COLUMNS)
 @document_errors(400, 401)
 async def get_usage_report(query_args: UsageReportQuery) -> Response:
     """Sum the stored usage records of a period per key, model, provider or UTC day.

@@ -7,10 +7,10 @@ from quart_schema import document_response, tag, validate_querystring
 
 from quart_llm.schemas.usage import KeyUsageQuery, UsageResponse
 from quart_llm.services.usage import usage_report
-from quart_llm.services.usage_reports import build_report, report_csv, report_query
+from quart_llm.services.usage_reports import CSV_COLUMNS, build_report, report_csv, report_query
 from quart_llm.web.auth import current_principal
 from quart_llm.web.context import current_services
-from quart_llm.web.openapi_provider import document_errors
+from quart_llm.web.openapi_provider import answers_csv, document_errors
 from quart_llm.web.responses import csv_response, json_response, wants_csv
 
 blueprint = Blueprint("usage", __name__)
@@ -20,6 +20,7 @@ blueprint = Blueprint("usage", __name__)
 @tag(["usage"])
 @validate_querystring(KeyUsageQuery)
 @document_response(UsageResponse, 200)
+@answers_csv(CSV_COLUMNS)
 @document_errors(400, 401, 429, 503)
 async def get_usage(query_args: KeyUsageQuery) -> Response:
     """Report the calling key's usage and limits.

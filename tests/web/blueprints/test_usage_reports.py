@@ -169,3 +169,15 @@ async def test_the_admin_usage_routes_refuse_api_keys(client: QuartClient, path:
     answer = await client.get(path, headers=AUTH)
     assert answer.status_code == 401
     assert (await answer.get_json())["error"]["code"] == "invalid_admin_key"
+
+
+@pytest.mark.parametrize(
+    "query", ["to=0001-01-01", "to=0001-01-01T00:30:00%2B01:00", "from=9999-12-31&to=0001-01-02"]
+)
+async def test_dates_at_the_edges_of_the_calendar_are_400s_or_empty(
+    client: QuartClient, query: str
+) -> None:
+    answer = await client.get(f"/admin/v1/usage?{query}", headers=ADMIN)
+    assert answer.status_code in (200, 400)
+    body = await answer.get_json()
+    assert body.get("total", {"requests": 0})["requests"] == 0
