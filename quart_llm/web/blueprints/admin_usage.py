@@ -31,7 +31,7 @@ blueprint = admin_blueprint("admin_usage", __name__)
 @validate_querystring(UsageReportQuery)
 @document_response(UsageReport, 200)
 @answers_csv(CSV_COLUMNS)
-@document_errors(400, 401)
+@document_errors(400, 401, 429)
 async def get_usage_report(query_args: UsageReportQuery) -> Response:
     """Sum the stored usage records of a period per key, model, provider or UTC day.
 
@@ -50,7 +50,7 @@ async def get_usage_report(query_args: UsageReportQuery) -> Response:
 @blueprint.get("/requests")
 @validate_querystring(UsageRecordsQuery)
 @document_response(UsageRecordList, 200)
-@document_errors(400, 401)
+@document_errors(400, 401, 429)
 async def list_usage_records(query_args: UsageRecordsQuery) -> Response:
     """List the newest usage records (of one key with `key_id`), newest first.
 
