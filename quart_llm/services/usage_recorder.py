@@ -33,7 +33,7 @@ from quart_llm.lib.random_ids import RandomIds
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.usage_records import UsageRecord, usage_record_of
 from quart_llm.services.usage_spill import SpillFile
-from quart_llm.store.database import Database
+from quart_llm.store.database import Database, is_in_memory
 from quart_llm.store.usage_queries import insert_records
 
 logger = logging.getLogger("quart_llm.usage")
@@ -60,6 +60,8 @@ class UsageRecorder:
         self._counted = counted
         self._ids = ids
         self._aliases = frozenset(aliases)
+        self._replays = not is_in_memory(database.url)
+        """A database in memory keeps nothing: a spill file is never emptied into it."""
         self._buffer: deque[UsageRecord] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -85,7 +87,8 @@ class UsageRecorder:
 
     async def start(self) -> None:
         """Replay what a previous process spilled, then start writing."""
-        await self._replay()
+        if self._replays:
+            await self._replay()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="usage-recorder")
 
     async def stop(self) -> None:
@@ -114,17 +117,20 @@ class UsageRecorder:
 
     async def flush(self) -> None:
         """Write every waiting record, a batch at a time; replay the spill file when the
-        database answers again."""
+        database answers again. Once a batch fails, the rest of this flush is spilled without
+        asking the database again: a database that hangs costs one timeout per flush."""
+        failed = False
         while self._buffer:
             batch = [
                 self._buffer.popleft()
                 for _ in range(min(len(self._buffer), self.settings.batch_size))
             ]
-            if await self._write(batch):
+            if not failed and await self._write(batch):
                 self._counted("written").inc(len(batch))
-            else:
-                await self._spill(batch)
-        if not self._database_down and self.spill.has_records():
+                continue
+            failed = True
+            await self._spill(batch)
+        if self._replays and not self._database_down and self.spill.has_records():
             await self._replay()
 
     async def _write(self, batch: list[UsageRecord]) -> bool:

@@ -27,6 +27,11 @@ from sqlalchemy.types import String
 from quart_llm.store.schema import usage_records
 
 GroupBy = Literal["key", "model", "provider", "day"]
+_TEXT_LENGTHS: dict[str, int] = {
+    column.name: column.type.length
+    for column in usage_records.c
+    if isinstance(column.type, String) and column.type.length
+}
 GROUP_BY: tuple[GroupBy, ...] = ("key", "model", "provider", "day")
 
 
@@ -85,7 +90,20 @@ async def insert_records(engine: AsyncEngine, rows: Sequence[Mapping[str, Any]])
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(usage_records).on_conflict_do_nothing(index_elements=["record_id"])
     async with engine.begin() as connection:
-        await connection.execute(statement, [dict(row) for row in rows])
+        await connection.execute(statement, [storable(row) for row in rows])
+
+
+def storable(row: Mapping[str, Any]) -> dict[str, Any]:
+    """`row` as every database takes it: text cut to its column's length, without NUL
+    characters or lone surrogates (which PostgreSQL refuses). Some of it comes from clients
+    (a model name): one record the database refuses would fail its whole batch, and a batch
+    that always fails would be replayed forever."""
+    fitted = dict(row)
+    for name, value in row.items():
+        if isinstance(value, str):
+            text = value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+            fitted[name] = text[: _TEXT_LENGTHS.get(name)]
+    return fitted
 
 
 def _group_column(group_by: GroupBy) -> ColumnElement[Any]:

@@ -192,3 +192,21 @@ def test_a_failed_replay_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     with pytest.raises(ConnectionError):
         spill.replay(refuse)
     assert spill.path.read_text() == before
+
+
+async def test_a_database_in_memory_never_takes_the_spill_file(tmp_path: Path) -> None:
+    """A test app (or `sqlite://`) beside a real spill file leaves it for a real database."""
+    spill = SpillFile(tmp_path / "spill.jsonl")
+    left = Harness(Database("sqlite://"), tmp_path / "unused")
+    left.recorder.add(finished_request(1))
+    spill.append([left.recorder._buffer.popleft()])
+    database = Database("sqlite://")
+    await database.start()
+    harness = Harness(database, spill.path, flush_seconds=0.05)
+    await harness.recorder.start()
+    harness.recorder.add(finished_request(2))
+    await eventually(lambda: harness.counted("written") == 1)
+    await harness.recorder.stop()
+    await database.stop()
+    assert harness.counted("replayed") == 0
+    assert spill.has_records()

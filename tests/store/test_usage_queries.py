@@ -123,3 +123,19 @@ async def test_hostile_text_is_stored_verbatim(database: Database) -> None:
     await insert_records(database.engine, [usage_row(9, model=hostile, error_code="e'\"")])
     records = await recent_records(database.engine, None, 10)
     assert (records[0]["model"], records[0]["error_code"]) == (hostile, "e'\"")
+
+
+async def test_text_no_database_takes_is_fitted_never_failing_the_batch(
+    database: Database,
+) -> None:
+    """A client names the model: too long, a NUL, a lone surrogate must not poison a batch."""
+    rows = [
+        usage_row(1, model="m" * 5000, alias="a\x00b"),
+        usage_row(2, model="bad\ud800model", request_id="r" * 300),
+    ]
+    await insert_records(database.engine, rows)
+    stored = {r["record_id"]: r for r in await recent_records(database.engine, None, 10)}
+    first, second = stored[rows[0]["record_id"]], stored[rows[1]["record_id"]]
+    assert (first["model"], first["alias"]) == ("m" * 512, "ab")
+    assert second["model"] == "bad?model"
+    assert second["request_id"] == "r" * 128
