@@ -85,21 +85,31 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
 
 
-async def test_sigterm_under_load_keeps_every_answered_request(
-    sqlite_url: str, tmp_path: Path
-) -> None:
-    process = gateway(sqlite_url, tmp_path, flush_seconds=5.0)
+async def signalled_under_load(
+    process: GatewayProcess, signum: signal.Signals
+) -> tuple[Load, float]:
+    """Load `process` for 2.5 s, send it `signum` while the load goes on, wait for its exit:
+    what the clients got, and when the signal went."""
     load = Load(process.base_url)
     running = asyncio.create_task(load.run(tolerate_failures=True))
     try:
-        await asyncio.sleep(2.0)
-        process.signal(signal.SIGTERM)
+        await asyncio.sleep(2.5)
+        signalled_at = time.monotonic()
+        process.signal(signum)
         assert process.process is not None
         await asyncio.to_thread(process.process.wait, 30)
     finally:
         load.stop.set()
         await running
         process.close()
+    return load, signalled_at
+
+
+async def test_sigterm_under_load_keeps_every_answered_request(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    process = gateway(sqlite_url, tmp_path, flush_seconds=5.0)
+    load, _ = await signalled_under_load(process, signal.SIGTERM)
     assert len(load.answered) > 50
     missing = set(load.answered) - await stored_request_ids(sqlite_url)
     assert missing == set()
@@ -110,18 +120,7 @@ async def test_sigkill_loses_at_most_the_last_flush_interval(
 ) -> None:
     flush_seconds = 1.0
     process = gateway(sqlite_url, tmp_path, flush_seconds=flush_seconds)
-    load = Load(process.base_url)
-    running = asyncio.create_task(load.run(tolerate_failures=True))
-    try:
-        await asyncio.sleep(3.0)
-        killed_at = time.monotonic()
-        process.signal(signal.SIGKILL)
-        assert process.process is not None
-        await asyncio.to_thread(process.process.wait, 30)
-    finally:
-        load.stop.set()
-        await running
-        process.close()
+    load, killed_at = await signalled_under_load(process, signal.SIGKILL)
     lost = set(load.answered) - await stored_request_ids(sqlite_url)
     ages = sorted(killed_at - load.answered[request_id] for request_id in lost)
     answered_before = sum(1 for t in load.answered.values() if t <= killed_at)

@@ -111,13 +111,20 @@ async def test_a_full_buffer_drops_and_counts(sqlite_database: Database, tmp_pat
     assert await harness.stored() == ["req_0", "req_1"]
 
 
-async def test_a_stopped_database_spills_and_replays_when_back(
-    postgres_server: PostgresServer, tmp_path: Path
-) -> None:
+@pytest.fixture
+async def stoppable_database(postgres_server: PostgresServer) -> AsyncIterator[Database]:
+    """A started database on a PostgreSQL server of this test's own, which it may stop."""
     database = Database(postgres_server.url)
     await database.start()
+    yield database
+    await database.stop()
+
+
+async def test_a_stopped_database_spills_and_replays_when_back(
+    postgres_server: PostgresServer, stoppable_database: Database, tmp_path: Path
+) -> None:
     spill = tmp_path / "spill.jsonl"
-    harness = Harness(database, spill, flush_seconds=0.05, write_timeout_seconds=2)
+    harness = Harness(stoppable_database, spill, flush_seconds=0.05, write_timeout_seconds=2)
     await harness.recorder.start()
     try:
         harness.recorder.add(finished_request(0))
@@ -135,23 +142,20 @@ async def test_a_stopped_database_spills_and_replays_when_back(
     assert await harness.stored() == sorted(f"req_{n}" for n in range(22))
     assert harness.counted("dropped") == 0
     assert spill.read_text() == ""
-    await database.stop()
 
 
 async def test_stop_spills_when_the_database_is_down(
-    postgres_server: PostgresServer, tmp_path: Path
+    postgres_server: PostgresServer, stoppable_database: Database, tmp_path: Path
 ) -> None:
-    database = Database(postgres_server.url)
-    await database.start()
     spill = tmp_path / "spill.jsonl"
-    harness = Harness(database, spill, flush_seconds=60, write_timeout_seconds=2)
+    harness = Harness(stoppable_database, spill, flush_seconds=60, write_timeout_seconds=2)
     await harness.recorder.start()
     await asyncio.to_thread(postgres_server.stop)
     for number in range(5):
         harness.recorder.add(finished_request(number))
     await harness.recorder.stop()
     assert harness.counted("spilled") == 5
-    await database.stop()
+    await stoppable_database.stop()
     await asyncio.to_thread(postgres_server.start)
     database = Database(postgres_server.url)
     await database.start()
