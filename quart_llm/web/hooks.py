@@ -2,7 +2,9 @@
 authentication, the body check; on the way out the common headers; and the end of the
 request's record, finished exactly once, here: when the request is torn down, or when its
 stream has ended and been accounted for. A request whose client went away before it was
-answered (its task cancelled) is finished as `client_gone` with status 499.
+answered (its task cancelled) is finished as `client_gone` with status 499. A request an API
+key made to do work (`services.usage_records.is_metered`) hands its finished record to the
+usage recorder then, which only appends it to a list: the database is written elsewhere.
 
 The gateway answers no redirect, and serves a route only at its own path. werkzeug's routing
 would answer 308 for a path it normalises (`/v1//usage`, a missing trailing slash), with a
