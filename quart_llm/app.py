@@ -18,6 +18,7 @@ from quart_llm.web.admin_auth import ADMIN_SECURITY_SCHEMES
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
 from quart_llm.web.blueprints import (
     admin_keys,
+    admin_usage,
     chat,
     health,
     messages,
@@ -50,7 +51,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.extensions[SERVICES_KEY] = services
     RequestHooks(app, services)
     register_error_handlers(app)
-    for blueprint in (health, models, chat, messages, responses, usage, admin_keys):
+    for blueprint in (health, models, chat, messages, responses, usage, admin_keys, admin_usage):
         app.register_blueprint(blueprint.blueprint)
     if settings.metrics.enabled:
         app.register_blueprint(metrics.blueprint)

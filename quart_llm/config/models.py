@@ -251,6 +251,22 @@ class LimitsSettings(_Strict):
         return self
 
 
+class UsageSettings(_Strict):
+    """How usage records reach the database: in batches, off the request path."""
+
+    flush_seconds: PositiveFloat = 1.0
+    """A batch is written at least this often: what a crash (SIGKILL) may lose."""
+    batch_size: PositiveInt = 500
+    """A batch is written as soon as this many records wait."""
+    buffer_records: PositiveInt = 50_000
+    """Records held in memory at most; past it a record is dropped (and counted)."""
+    spill_path: str = ""
+    """The append-only file records go to while the database is down (JSON lines), replayed
+    when it answers again; empty: `data/usage_spill.jsonl` under the working directory."""
+    write_timeout_seconds: PositiveFloat = 5.0
+    """A batch the database has not taken by then is spilled."""
+
+
 class Settings(_Strict):
     """Every setting of the gateway, merged from all layers and checked."""
 
@@ -283,6 +299,7 @@ class Settings(_Strict):
     limits: LimitsSettings = LimitsSettings()
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
+    usage: UsageSettings = UsageSettings()
 
     @field_validator("redis_url")
     @classmethod

@@ -109,6 +109,12 @@ class GatewayMetrics:
             "quart_llm_key_refresh_failures",
             "Refreshes of the keys held in memory that failed (the last snapshot is kept).",
         )
+        self.usage_records = counter(
+            "quart_llm_usage_records",
+            "Usage records by what became of them: written (to the database), spilled (to the "
+            "spill file while it was down), replayed (from that file), dropped (lost).",
+            ["result"],
+        )
 
     def _define_upstream_metrics(self) -> None:
         counter = partial(Counter, registry=self.registry)

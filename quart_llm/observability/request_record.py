@@ -53,6 +53,8 @@ class RequestRecord:
     """Time spent waiting for a whole answer, retries and fallbacks included."""
     first_chunk_at: float | None = None
     usage: TokenUsage | None = None
+    cost_usd: float | None = None
+    """What the answer cost in USD, once known (None: no price known, never a made-up 0)."""
     output_cut: bool = False
     """The upstream went past the output limit; the answer was cut there."""
     retries: int = 0
@@ -64,6 +66,11 @@ class RequestRecord:
     trace: RequestTrace | None = None
     """The request's spans, when tracing is on."""
     finished: bool = False
+
+    @property
+    def final_outcome(self) -> str:
+        """How the request ended: its stream's outcome, else what its status says."""
+        return self.outcome or _outcome_of(self.status)
 
     def overhead_seconds(self, until: float) -> float:
         """Gateway time: everything but waiting for the upstream (whole answers)."""
@@ -108,7 +115,7 @@ class RequestRecord:
             )
 
     def _log(self, duration: float, overhead: float, ttft: float | None) -> None:
-        outcome = self.outcome or _outcome_of(self.status)
+        outcome = self.final_outcome
         usage = self.usage
         fields: dict[str, Any] = {
             "event_name": "quart_llm.request",

@@ -27,6 +27,7 @@ from quart_llm.services.key_refresh import KeyRefresher
 from quart_llm.services.key_registry import KeyRegistry
 from quart_llm.services.keys import KeyRing
 from quart_llm.services.model_catalog import ModelCatalog
+from quart_llm.services.usage_recorder import UsageRecorder
 from quart_llm.store.database import Database
 
 
@@ -49,6 +50,7 @@ class Services:
     router: Router
     attempter: Attempter
     database: Database
+    usage: UsageRecorder
     metrics: GatewayMetrics
     capacity: Capacity
     version: str
@@ -57,9 +59,10 @@ class Services:
     ids: RandomIds = field(default_factory=RandomIds)
 
     async def start(self) -> None:
-        """Migrate the database, read the keys, connect the quota store, open the providers'
-        pools, start the health probes."""
+        """Migrate the database (and replay spilled usage records), read the keys, connect the
+        quota store, open the providers' pools, start the health probes."""
         await self.database.start()
+        await self.usage.start()
         await self.key_refresher.start()
         await self.quotas.start()
         for provider in self.providers.values():
@@ -67,9 +70,11 @@ class Services:
         self.health.start()
 
     async def stop(self) -> None:
-        """Let background work finish briefly, then close everything (serving stops)."""
+        """Let background work finish briefly, write the last usage records, then close
+        everything (serving stops)."""
         await self.health.stop()
         await self.tasks.drain(timeout=5.0)
+        await self.usage.stop()
         for provider in self.providers.values():
             await provider.aclose()
         await self.quotas.stop()
@@ -89,11 +94,12 @@ def build_services(settings: Settings) -> Services:
     metrics.watch_circuits(circuits.all_states)
     probe_timeout = settings.health.probe_timeout_seconds
     version = gateway_version()
+    database = Database(settings.database_url)
+    ids = RandomIds()
     tracing = None
     if tracing_wanted(settings.tracing, os.environ):
         tracing = Tracing(settings.tracing, version)
     keys = KeyRegistry(settings.api_keys, settings.limits.keys)
-    database = Database(settings.database_url)
     quotas = QuotaService(
         build_quota_store(settings.redis_url, settings.redis_key_prefix),
         settings.limits,
@@ -127,8 +133,12 @@ def build_services(settings: Settings) -> Services:
         ),
         attempter=Attempter(circuits, metrics),
         database=database,
+        usage=UsageRecorder(
+            settings.usage, database, metrics.usage_records.labels, ids, settings.aliases
+        ),
         metrics=metrics,
         capacity=Capacity(settings.max_inflight),
         version=version,
         tracing=tracing,
+        ids=ids,
     )
