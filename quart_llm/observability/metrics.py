@@ -30,6 +30,7 @@ GAP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 LIMIT_CODES = {
     "requests_limit_exceeded": "requests",
     "tokens_limit_exceeded": "tokens",
+    "usd_limit_exceeded": "usd",
     "concurrency_limit_exceeded": "concurrency",
     "too_many_failed_authentications": "failed_authentications",
 }

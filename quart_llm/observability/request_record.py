@@ -53,6 +53,8 @@ class RequestRecord:
     """Time spent waiting for a whole answer, retries and fallbacks included."""
     first_chunk_at: float | None = None
     usage: TokenUsage | None = None
+    cost_usd: float | None = None
+    """What the request cost in USD (`services/pricing`), None while unknown."""
     output_cut: bool = False
     """The upstream went past the output limit; the answer was cut there."""
     retries: int = 0
@@ -134,6 +136,7 @@ class RequestRecord:
             "gen_ai.usage.input_tokens": usage.prompt_tokens if usage else None,
             "gen_ai.usage.output_tokens": usage.completion_tokens if usage else None,
             "quart_llm.usage.estimated": usage.estimated if usage else None,
+            "quart_llm.cost_usd": self.cost_usd,
             "quart_llm.output_cut": self.output_cut or None,
             "quart_llm.retries": self.retries or None,
             "quart_llm.fallbacks": self.fallbacks or None,

@@ -1,11 +1,27 @@
-"""A key's quotas, as the store's limits, resolved once per tier."""
+"""A key's quotas, as the store's limits, resolved once per tier.
+
+USD budgets are windows counted in whole micro-dollars (`lib/prices`), so the stores keep them
+exactly as they keep token budgets. A key's own budgets (a registry of keys) become limits
+through `usd_limit` and join its policy with `dataclasses.replace(policy, usd=...)`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from quart_llm.config.models import LimitsSettings, TierSettings
+from quart_llm.lib.prices import to_micros
 from quart_llm.quotas.stores.base import WindowLimit
+
+DAY_SECONDS = 86_400
+MONTH_SECONDS = 30 * DAY_SECONDS
+"""A budget's month: 30 days, a fixed window like every budget's."""
+
+
+def usd_limit(amount_usd: Decimal, period_seconds: int) -> WindowLimit:
+    """A budget of `amount_usd` per `period_seconds`, as a store's window (micro-dollars)."""
+    return WindowLimit(to_micros(amount_usd), period_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +30,8 @@ class QuotaPolicy:
 
     requests: tuple[WindowLimit, ...]
     tokens: tuple[WindowLimit, ...]
+    usd: tuple[WindowLimit, ...]
+    """Cost budgets, counted in micro-dollars."""
     concurrent_streams: int
     default_max_tokens: int
 
@@ -23,6 +41,7 @@ class QuotaPolicy:
         return cls(
             requests=tuple(WindowLimit(w.count, w.period_seconds) for w in tier.requests),
             tokens=tuple(WindowLimit(w.count, w.period_seconds) for w in tier.tokens),
+            usd=tuple(usd_limit(w.amount, w.period_seconds) for w in tier.usd),
             concurrent_streams=tier.concurrent_streams,
             default_max_tokens=tier.default_max_tokens,
         )

@@ -24,6 +24,7 @@ from quart_llm.services.draining import Drainer
 from quart_llm.services.health import HealthChecker
 from quart_llm.services.keys import KeyRing
 from quart_llm.services.model_catalog import ModelCatalog
+from quart_llm.services.pricing import PriceBook
 from quart_llm.store.database import Database
 
 
@@ -38,6 +39,7 @@ class Services:
     health: HealthChecker
     models: ModelCatalog
     quotas: QuotaService
+    pricing: PriceBook
     tasks: BackgroundTasks
     drainer: Drainer
     router: Router
@@ -51,17 +53,19 @@ class Services:
     ids: RandomIds = field(default_factory=RandomIds)
 
     async def start(self) -> None:
-        """Migrate the database, connect the quota store, open the providers' pools, start the
-        health probes."""
+        """Migrate the database, connect the quota store, open the providers' pools, read
+        their published prices, start the health probes."""
         await self.database.start()
         await self.quotas.start()
         for provider in self.providers.values():
             await provider.start()
+        await self.pricing.start()
         self.health.start()
 
     async def stop(self) -> None:
         """Let background work finish briefly, then close everything (serving stops)."""
         await self.health.stop()
+        await self.pricing.stop()
         await self.tasks.drain(timeout=5.0)
         for provider in self.providers.values():
             await provider.aclose()
@@ -98,6 +102,7 @@ def build_services(settings: Settings) -> Services:
             settings.limits,
             on_store_failure=metrics.quota_store_failures.inc,
         ),
+        pricing=PriceBook(settings.pricing, providers),
         tasks=BackgroundTasks(),
         drainer=Drainer(),
         router=Router(
