@@ -134,6 +134,8 @@ async def test_a_model_without_a_price_is_refused_under_a_usd_budget() -> None:
         client = app.test_client()
         body = {"model": "mock-2", "messages": HELLO}
         refused = await client.post("/v1/chat/completions", json=body, headers=AUTH)
+        message = {"model": "mock-2", "max_tokens": 10, "messages": HELLO}
+        anthropic = await client.post("/v1/messages", json=message, headers=AUTH)
         fine = await client.post(
             "/v1/chat/completions", json={**body, "model": "mock-1", "max_tokens": 10}, headers=AUTH
         )
@@ -146,6 +148,8 @@ async def test_a_model_without_a_price_is_refused_under_a_usd_budget() -> None:
     )
     assert "mock/mock-2" in error["message"]
     assert fine.status_code == 200
+    assert anthropic.status_code == 403
+    assert (await anthropic.get_json())["error"]["type"] == "permission_error"
 
 
 async def test_without_a_budget_an_unpriced_model_is_served_at_unknown_cost(
