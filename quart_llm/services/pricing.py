@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from quart_llm.config.models import PricingSettings
 from quart_llm.errors import UpstreamError
+from quart_llm.lib.background_tasks import cancel_and_wait
 from quart_llm.lib.prices import Price, usd_from_reported
 from quart_llm.providers.base import Provider
 
@@ -98,10 +99,7 @@ class PriceBook:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _refresh_forever(self) -> None:
         while True:
