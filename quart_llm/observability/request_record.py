@@ -108,6 +108,7 @@ class RequestRecord:
             metrics.counted_tokens(self.provider, model, "completion").inc(
                 self.usage.completion_tokens
             )
+            metrics.counted_cost(self.provider, model, self.cost_usd)
 
     def _log(self, duration: float, overhead: float, ttft: float | None) -> None:
         outcome = self.outcome or _outcome_of(self.status)

@@ -2,7 +2,7 @@
 
 USD budgets are windows counted in whole micro-dollars (`lib/prices`), so the stores keep them
 exactly as they keep token budgets. A key's own budgets (a registry of keys) become limits
-through `usd_limit` and join its policy with `dataclasses.replace(policy, usd=...)`.
+through `daily_and_monthly_usd` and join its policy with `dataclasses.replace(policy, usd=...)`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,14 @@ MONTH_SECONDS = 30 * DAY_SECONDS
 def usd_limit(amount_usd: Decimal, period_seconds: int) -> WindowLimit:
     """A budget of `amount_usd` per `period_seconds`, as a store's window (micro-dollars)."""
     return WindowLimit(to_micros(amount_usd), period_seconds)
+
+
+def daily_and_monthly_usd(
+    per_day: Decimal | None, per_month: Decimal | None
+) -> tuple[WindowLimit, ...]:
+    """A key's USD budgets per day and per month (either may be absent), as windows."""
+    budgets = ((per_day, DAY_SECONDS), (per_month, MONTH_SECONDS))
+    return tuple(usd_limit(amount, period) for amount, period in budgets if amount is not None)
 
 
 @dataclass(frozen=True, slots=True)

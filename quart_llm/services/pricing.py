@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -78,9 +79,10 @@ class PriceBook:
         completion_tokens: int,
         upstream_cost: float | None = None,
     ) -> Decimal | None:
-        """USD a request cost: the upstream's own figure when it reported one, else its
-        tokens at the model's price; None when neither is known."""
-        if upstream_cost is not None:
+        """USD a request cost: the upstream's own figure when it reported a usable one (a
+        finite number, not negative), else its tokens at the model's price; None when neither
+        is known."""
+        if upstream_cost is not None and math.isfinite(upstream_cost) and upstream_cost >= 0:
             return usd_from_reported(upstream_cost)
         price = self.price(provider, model)
         if price is None:

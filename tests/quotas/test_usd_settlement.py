@@ -11,8 +11,9 @@ import pytest
 from quart_llm.config.models import LimitsSettings
 from quart_llm.errors import GatewayError, RateLimited
 from quart_llm.lib.prices import Price
-from quart_llm.quotas.policy import usd_limit
+from quart_llm.quotas.policy import daily_and_monthly_usd, usd_limit
 from quart_llm.quotas.service import QuotaService, usd_subject
+from quart_llm.quotas.stores.base import WindowLimit
 from quart_llm.quotas.stores.usage_counts import UsageRecord
 from tests.quotas.conftest import StoreHarness
 
@@ -77,3 +78,12 @@ async def test_without_a_price_a_usd_budget_refuses(store_harness: StoreHarness)
         await service(store_harness).admit("key", 7, 10, price=None, model="mock/mock-2")
     assert (refused.value.status, refused.value.code) == (403, "model_not_priced")
     assert "mock/mock-2" in refused.value.message
+
+
+def test_a_key_s_daily_and_monthly_budgets_become_windows() -> None:
+    assert daily_and_monthly_usd(Decimal("2.5"), Decimal(50)) == (
+        WindowLimit(2_500_000, 86_400),
+        WindowLimit(50_000_000, 2_592_000),
+    )
+    assert daily_and_monthly_usd(None, Decimal("0.000001")) == (WindowLimit(1, 2_592_000),)
+    assert daily_and_monthly_usd(None, None) == ()

@@ -76,6 +76,12 @@ async def test_a_reported_cost_wins_over_every_price(book: PriceBook) -> None:
     assert book.cost("mock", "unpriced", 10, 10, upstream_cost=0.0) == 0, "a free answer"
 
 
+@pytest.mark.parametrize("reported", [-0.5, float("nan"), float("inf")])
+async def test_a_reported_cost_that_is_no_cost_is_ignored(book: PriceBook, reported: float) -> None:
+    assert book.cost("mock", "mock-1", 1000, 500, upstream_cost=reported) == Decimal("0.00045")
+    assert book.cost("mock", "mock-2", 1000, 500, upstream_cost=reported) is None
+
+
 async def test_an_unknown_price_is_none_never_zero(book: PriceBook) -> None:
     assert book.price("mock", "mock-2") is None
     assert book.cost("mock", "mock-2", 1000, 500) is None
