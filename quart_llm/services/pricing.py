@@ -39,7 +39,7 @@ class PriceBook:
     def __init__(self, settings: PricingSettings, providers: Mapping[str, Provider]) -> None:
         self._table: dict[tuple[str, str], Price] = {}
         for name, price in settings.models.items():
-            provider, _, model = name.partition("/")
+            provider, _, model = name.lower().partition("/")
             self._table[provider, model] = Price(price.input_per_million, price.output_per_million)
         self._providers = providers
         self._published: dict[str, dict[str, Price]] = {}
@@ -48,8 +48,9 @@ class PriceBook:
         self._first_load = asyncio.Event()
 
     def price(self, provider: str, model: str) -> Price | None:
-        """The price of `provider`'s `model`, if one is known."""
-        price = self._table.get((provider, model))
+        """The price of `provider`'s `model`, if one is known (the table's names match
+        without regard to case: settings keys are read lower-case)."""
+        price = self._table.get((provider, model.lower()))
         if price is None:
             price = self._published.get(provider, {}).get(model)
         return price

@@ -69,6 +69,14 @@ async def test_the_operator_s_table_wins_over_published_prices(book: PriceBook) 
     assert book.cost("mock", "mock-1", 1000, 500) == Decimal("0.00045")
 
 
+async def test_the_table_matches_names_without_regard_to_case(
+    providers: dict[str, Provider],
+) -> None:
+    table = {"mock/Meta-Llama/Llama-3.1-8B": TABLE["mock/mock-1"]}
+    book = PriceBook(PricingSettings.model_validate({"models": table}), providers)
+    assert book.price("mock", "meta-llama/Llama-3.1-8B") == Price(Decimal("0.15"), Decimal("0.6"))
+
+
 async def test_a_reported_cost_wins_over_every_price(book: PriceBook) -> None:
     assert book.cost("openrouter", "openai/gpt-4o", 1000, 500, upstream_cost=0.0125) == (
         Decimal("0.0125")
