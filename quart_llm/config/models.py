@@ -9,6 +9,7 @@ instead of being ignored.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -214,6 +215,13 @@ class WindowSetting(_Strict):
     period_seconds: PositiveInt
 
 
+class UsdWindowSetting(_Strict):
+    """At most `amount` USD of cost per `period_seconds` (kept in whole micro-dollars)."""
+
+    amount: Annotated[Decimal, Field(gt=0, decimal_places=6, allow_inf_nan=False)]
+    period_seconds: PositiveInt
+
+
 class TierSettings(_Strict):
     """The quotas of one tier of keys; an empty list or `concurrent_streams = 0` means none."""
 
@@ -224,6 +232,8 @@ class TierSettings(_Strict):
         ]
     )
     tokens: list[WindowSetting] = Field(default_factory=list)
+    usd: list[UsdWindowSetting] = Field(default_factory=list)
+    """Cost budgets; a request to a model without a known price is refused under one."""
     concurrent_streams: Annotated[int, Field(ge=0)] = 64
     default_max_tokens: PositiveInt = 1024
 
@@ -267,6 +277,33 @@ class UsageSettings(_Strict):
     """A batch the database has not taken by then is spilled."""
 
 
+class ModelPriceSettings(_Strict):
+    """A model's price: USD per million input (prompt) and output (completion) tokens."""
+
+    input_per_million: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+    output_per_million: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+
+
+class PricingSettings(_Strict):
+    """What requests cost. `models` prices `provider/model` names (the operator's table wins
+    over a provider's published prices, such as OpenRouter's, which are read again every
+    `refresh_seconds`); a cost the upstream reports wins over both."""
+
+    models: dict[str, ModelPriceSettings] = Field(default_factory=dict)
+    refresh_seconds: Annotated[float, Field(ge=60.0)] = 3600.0
+
+    @field_validator("models")
+    @classmethod
+    def _provider_model_names(
+        cls, models: dict[str, ModelPriceSettings]
+    ) -> dict[str, ModelPriceSettings]:
+        for name in models:
+            provider, _, model = name.partition("/")
+            if not provider or not model:
+                raise ValueError(f"price for {name!r}: name a model as provider/model")
+        return models
+
+
 class Settings(_Strict):
     """Every setting of the gateway, merged from all layers and checked."""
 
@@ -297,6 +334,7 @@ class Settings(_Strict):
     keys: KeysSettings = KeysSettings()
     logging: LoggingSettings = LoggingSettings()
     limits: LimitsSettings = LimitsSettings()
+    pricing: PricingSettings = PricingSettings()
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
     usage: UsageSettings = UsageSettings()

@@ -54,7 +54,8 @@ class RequestRecord:
     first_chunk_at: float | None = None
     usage: TokenUsage | None = None
     cost_usd: float | None = None
-    """What the answer cost in USD, once known (None: no price known, never a made-up 0)."""
+    """What the request cost in USD (`services/pricing`): None while unknown, never a made-up
+    0."""
     output_cut: bool = False
     """The upstream went past the output limit; the answer was cut there."""
     retries: int = 0
@@ -113,6 +114,7 @@ class RequestRecord:
             metrics.counted_tokens(self.provider, model, "completion").inc(
                 self.usage.completion_tokens
             )
+            metrics.counted_cost(self.provider, model, self.cost_usd)
 
     def _log(self, duration: float, overhead: float, ttft: float | None) -> None:
         outcome = self.final_outcome
@@ -141,6 +143,7 @@ class RequestRecord:
             "gen_ai.usage.input_tokens": usage.prompt_tokens if usage else None,
             "gen_ai.usage.output_tokens": usage.completion_tokens if usage else None,
             "quart_llm.usage.estimated": usage.estimated if usage else None,
+            "quart_llm.cost_usd": self.cost_usd,
             "quart_llm.output_cut": self.output_cut or None,
             "quart_llm.retries": self.retries or None,
             "quart_llm.fallbacks": self.fallbacks or None,

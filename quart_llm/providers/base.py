@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from quart_llm.config.models import ProviderSettings
 from quart_llm.errors import InvalidRequest
+from quart_llm.lib.prices import Price
 from quart_llm.providers.answers import Completion, StreamChunk
 from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.schemas.chat_request import ChatRequest
@@ -65,6 +66,11 @@ class Provider(ABC):
     @abstractmethod
     async def list_models(self) -> list[str]:
         """The upstream's model names (without the provider prefix)."""
+
+    async def published_prices(self) -> dict[str, Price]:
+        """The prices the upstream publishes, by its model names (none unless it does);
+        raises an UpstreamError when it cannot be read."""
+        return {}
 
     @abstractmethod
     async def probe(self) -> None:

@@ -2,7 +2,8 @@
 
 A chat request is one `ChatCall`: routed and admitted once, with one `Deadline` for all its
 waits, answered by the first route that answers (retries and fallbacks), and settled exactly
-once however it ends, through `ChatCall.settle`: the real usage replaces the reservation. The
+once however it ends, through `ChatCall.settle`: the real usage and cost replace the
+reservation (the cost, from `services/pricing`, also goes on the record). The
 upstream is asked for what was reserved: the call's request carries the output limit decided at
 admission, and a whole answer past it is cut here (a stream, in `chat_events`; the counting
 rules are in `streaming/output_limit`). A whole answer settles before it is sent; a stream
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from quart_llm.errors import PermissionDenied, UpstreamTimeout
+from quart_llm.lib.prices import to_micros
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.observability.request_trace import AttemptRequest, input_messages
 from quart_llm.providers.answers import Completion, TokenUsage
@@ -85,6 +87,9 @@ class ChatCall:
             services.router.settled(plan)
             raise
         prompt_estimate = estimate_prompt_tokens(request.messages)
+        routes = [(route.provider.name, route.model) for route in plan.routes]
+        price = services.pricing.dearest(routes)
+        unpriced = services.pricing.unpriced(routes) if price is None else ""
         try:
             services.capacity.take()
         except BaseException:
@@ -92,7 +97,12 @@ class ChatCall:
             raise
         try:
             admission = await services.quotas.admit(
-                principal.key_id, prompt_estimate, request.output_limit, request.n or 1
+                principal.key_id,
+                prompt_estimate,
+                request.output_limit,
+                request.n or 1,
+                price=price,
+                model=unpriced,
             )
         except BaseException:
             services.capacity.give_back()
@@ -145,25 +155,40 @@ class ChatCall:
 
     async def settle(self, usage: TokenUsage | None) -> None:
         """The one settlement of the call: its place in the process's capacity comes back,
-        and its quotas are settled (usage None: nothing was answered)."""
+        and its quotas are settled with its usage and cost (usage None: nothing was
+        answered)."""
+        await self._settle(*self._charged(usage))
+
+    def settle_later(self, usage: TokenUsage | None) -> None:
+        """`settle` in the background, for endings that cannot wait for it (the cost is on
+        the record at once)."""
+        self.services.tasks.spawn(self._settle(*self._charged(usage)), "settle-chat")
+
+    def _charged(self, usage: TokenUsage | None) -> tuple[UsageRecord | None, int | None]:
+        """What the answering route's usage counts and costs (micro-dollars, None: unknown);
+        the cost goes on the record."""
+        if usage is None:
+            return None, None
+        provider, model = self.route.provider.name, self.route.model
+        cost = self.services.pricing.cost(
+            provider, model, usage.prompt_tokens, usage.completion_tokens, usage.cost
+        )
+        self.record.cost_usd = None if cost is None else float(cost)
+        entry = UsageRecord(
+            provider=provider,
+            model=model,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            estimated=usage.estimated,
+        )
+        return entry, None if cost is None else to_micros(cost)
+
+    async def _settle(self, entry: UsageRecord | None, cost_micros: int | None) -> None:
         if not self.settled:
             self.settled = True
             self.services.capacity.give_back()
             self.services.router.settled(self.plan)
-        entry = None
-        if usage is not None:
-            entry = UsageRecord(
-                provider=self.route.provider.name,
-                model=self.route.model,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-                estimated=usage.estimated,
-            )
-        await self.services.quotas.finish(self.admission, entry)
-
-    def settle_later(self, usage: TokenUsage | None) -> None:
-        """`settle` in the background, for endings that cannot wait for it."""
-        self.services.tasks.spawn(self.settle(usage), "settle-chat")
+        await self.services.quotas.finish(self.admission, entry, cost_micros)
 
     def abandoned(self) -> None:
         """The client went away before the answer: the upstream has been sent the prompt, so

@@ -27,6 +27,7 @@ from quart_llm.services.key_refresh import KeyRefresher
 from quart_llm.services.key_registry import KeyRegistry
 from quart_llm.services.keys import KeyRing
 from quart_llm.services.model_catalog import ModelCatalog
+from quart_llm.services.pricing import PriceBook
 from quart_llm.services.usage_recorder import UsageRecorder
 from quart_llm.store.database import Database
 
@@ -45,6 +46,7 @@ class Services:
     health: HealthChecker
     models: ModelCatalog
     quotas: QuotaService
+    pricing: PriceBook
     tasks: BackgroundTasks
     drainer: Drainer
     router: Router
@@ -60,19 +62,22 @@ class Services:
 
     async def start(self) -> None:
         """Migrate the database (and replay spilled usage records), read the keys, connect the
-        quota store, open the providers' pools, start the health probes."""
+        quota store, open the providers' pools, read their published prices, start the health
+        probes."""
         await self.database.start()
         await self.usage.start()
         await self.key_refresher.start()
         await self.quotas.start()
         for provider in self.providers.values():
             await provider.start()
+        await self.pricing.start()
         self.health.start()
 
     async def stop(self) -> None:
         """Let background work finish briefly, write the last usage records, then close
         everything (serving stops)."""
         await self.health.stop()
+        await self.pricing.stop()
         await self.tasks.drain(timeout=5.0)
         await self.usage.stop()
         for provider in self.providers.values():
@@ -126,6 +131,7 @@ def build_services(settings: Settings) -> Services:
             providers, settings.models.cache_seconds, probe_timeout * 2, settings.aliases
         ),
         quotas=quotas,
+        pricing=PriceBook(settings.pricing, providers),
         tasks=BackgroundTasks(),
         drainer=Drainer(),
         router=Router(

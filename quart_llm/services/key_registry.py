@@ -9,7 +9,7 @@ is replaced whole (never changed in place), so a request sees one consistent ver
 A revoked key, or one past its expiry, is refused with its own code (`key_revoked`,
 `key_expired`); its expiry is compared when the request comes, so it needs no refresh.
 The registry also answers what the quota policy asks of a key (`quota_of`): its tier and its
-token budgets as windows of one day and of 30 days.
+token and USD budgets as windows of one day and of 30 days.
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from pydantic import SecretStr
 
 from quart_llm.errors import AuthenticationFailed
-from quart_llm.quotas.policy import KeyQuota
+from quart_llm.quotas.policy import DAY_SECONDS, MONTH_SECONDS, KeyQuota, daily_and_monthly_usd
 from quart_llm.quotas.stores.base import WindowLimit
 from quart_llm.services.keys import HASHED_PREFIX, Principal, key_id_for_digest
 from quart_llm.store.api_keys import ApiKey
 
-DAY_SECONDS = 86_400
-MONTH_SECONDS = 30 * DAY_SECONDS
-"""A month of budget is 30 days: windows are fixed lengths, the same on every replica."""
 _HINT_MIN_LENGTH = 16
 
 
@@ -151,7 +149,7 @@ class KeyRegistry:
 
 
 def key_quota(key: ApiKey) -> KeyQuota | None:
-    """A key's tier and token budgets, as the quota policy takes them (None: nothing own)."""
+    """A key's tier and budgets, as the quota policy takes them (None: nothing own)."""
     budgets = key.budgets
     tokens = tuple(
         WindowLimit(count, period)
@@ -161,6 +159,12 @@ def key_quota(key: ApiKey) -> KeyQuota | None:
         )
         if count is not None
     )
-    if key.tier is None and not tokens:
+    usd = daily_and_monthly_usd(_decimal(budgets.usd_per_day), _decimal(budgets.usd_per_month))
+    if key.tier is None and not tokens and not usd:
         return None
-    return KeyQuota(tier=key.tier, tokens=tokens)
+    return KeyQuota(tier=key.tier, tokens=tokens, usd=usd)
+
+
+def _decimal(amount: float | None) -> Decimal | None:
+    """A budget in USD as the exact decimal it was written as (None stays None)."""
+    return None if amount is None else Decimal(str(amount))

@@ -67,6 +67,9 @@ def traced() -> Iterator[Traced]:
                 },
             },
             "fallbacks": {"dead": ["mock/mock-1"], "sim/sim/error-before-stream": ["mock/mock-1"]},
+            "pricing": {
+                "models": {"sim/sim/normal": {"input_per_million": 3, "output_per_million": 5}}
+            },
         }
         app = create_app(overrides)
         spans = InMemorySpanExporter()
@@ -142,6 +145,9 @@ async def test_a_whole_answer_has_a_server_span_and_one_attempt(traced: Traced) 
     assert server.attributes["http.route"] == "/v1/chat/completions"
     assert server.attributes["gen_ai.request.model"] == "sim/sim/normal"
     assert server.attributes["quart_llm.request_id"] == response.headers["X-Request-ID"]
+    cost = server.attributes["quart_llm.cost_usd"]
+    tokens = response.json()["usage"]
+    assert cost == (tokens["prompt_tokens"] * 3 + tokens["completion_tokens"] * 5) / 1_000_000
     (attempt,) = attempts
     assert attempt.name == "chat sim/normal"
     assert parent_id(attempt) == span_id(server)
@@ -185,6 +191,8 @@ async def test_a_stream_span_ends_with_the_stream_and_has_time_to_first_chunk(
     assert lasted >= (tokens - 1) * PACE, "the span ends with the stream, not its first chunk"
     assert first_chunk < lasted - PACE
     assert server.status.status_code is StatusCode.UNSET
+    assert server.attributes is not None
+    assert "quart_llm.cost_usd" not in server.attributes, "no price: no cost, never zero"
 
 
 async def test_retries_and_a_fallback_are_each_a_span(traced: Traced) -> None:

@@ -11,9 +11,9 @@ from pydantic import SecretStr
 
 from quart_llm.config.models import LimitsSettings, TierSettings, WindowSetting
 from quart_llm.errors import AuthenticationFailed
-from quart_llm.quotas.policy import PolicyBook
+from quart_llm.quotas.policy import MONTH_SECONDS, PolicyBook
 from quart_llm.quotas.stores.base import WindowLimit
-from quart_llm.services.key_registry import MONTH_SECONDS, KeyRegistry
+from quart_llm.services.key_registry import KeyRegistry
 from quart_llm.services.keys import hash_key, key_id_for_digest, key_id_for_key
 from quart_llm.store.api_keys import ApiKey, KeyBudgets
 

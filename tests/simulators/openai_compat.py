@@ -126,6 +126,7 @@ class OpenAICompatSimulator(SimulatorServer):
         completion.model = chat.model
         completion.include_usage = chat.include_usage
         completion.obfuscate = chat.obfuscate
+        completion.cost_per_token = self.config.cost_per_token
         if not is_known_model(self.config, chat.model):
             await self._respond(exchange, self._not_found(chat.model), completion)
             return

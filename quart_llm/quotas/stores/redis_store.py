@@ -6,6 +6,7 @@ Keys (every one expires, except the usage total):
     {prefix}:lease:{subject}                            zset lease id → expiry ms, until the last
     {prefix}:usage:{subject}:{period}:{window}          hash, until the window end + 1 period
     {prefix}:usage:{subject}:total                      hash, kept
+(a key's USD budgets are token windows of micro-dollars, under the subject `usd:{key id}`)
 
 Connections come from a bounded, blocking pool. A call is retried once, on a fresh connection,
 only when the connection itself failed (a pooled connection left over from before a Redis

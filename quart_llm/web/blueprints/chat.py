@@ -22,7 +22,7 @@ blueprint = Blueprint("chat", __name__)
 @validate_request(ChatRequest)
 @streams_events(ChatCompletionChunk, always=False)
 @document_response(ChatCompletion, 200)
-@document_errors(400, 401, 404, 413, 415, 429, 502, 503, 504)
+@document_errors(400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
 async def create_chat_completion(data: ChatRequest) -> Response:
     """Create a chat completion (OpenAI-compatible).
 
@@ -45,7 +45,7 @@ async def create_chat_completion(data: ChatRequest) -> Response:
 @tag(["chat"])
 @validate_request(ChatRequest)
 @streams_events(ChatCompletionChunk, always=True)
-@document_errors(400, 401, 404, 413, 415, 429, 502, 503, 504)
+@document_errors(400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
 async def stream_chat_completion(data: ChatRequest) -> Response:
     """Stream a chat completion as Server-Sent Events.
 

@@ -46,7 +46,7 @@ async def add_anthropic_request_id(response: Response) -> Response:
 @validate_request(AnthropicMessagesRequest)
 @streams_events(AnthropicStreamEvent, always=False, error=AnthropicErrorBody, terminator=None)
 @document_response(AnthropicMessage, 200)
-@document_errors(400, 401, 404, 413, 415, 429, 502, 504, 529, body=AnthropicErrorBody)
+@document_errors(400, 401, 403, 404, 413, 415, 429, 502, 504, 529, body=AnthropicErrorBody)
 async def create_anthropic_message(data: AnthropicMessagesRequest) -> Response:
     """Create a message (Anthropic's Messages API).
 

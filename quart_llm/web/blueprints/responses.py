@@ -25,7 +25,7 @@ blueprint = Blueprint("responses", __name__)
 @validate_request(CreateResponseRequest)
 @streams_events(ResponseStreamEvent, always=False, error=ResponseFailedEvent, terminator=None)
 @document_response(ResponseObject, 200)
-@document_errors(400, 401, 404, 413, 415, 429, 502, 503, 504)
+@document_errors(400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
 async def create_model_response(data: CreateResponseRequest) -> Response:
     """Create a model response (OpenAI's Responses API, stateless).
 
