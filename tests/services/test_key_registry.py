@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
 
-from quart_llm.config.models import LimitsSettings, TierSettings, WindowSetting
+from quart_llm.config.models import LimitsSettings, TierSettings, UsdWindowSetting, WindowSetting
 from quart_llm.errors import AuthenticationFailed
 from quart_llm.quotas.policy import MONTH_SECONDS, PolicyBook
 from quart_llm.quotas.stores.base import WindowLimit
@@ -104,3 +105,22 @@ def test_the_policy_takes_a_keys_tier_and_budgets(registry: KeyRegistry) -> None
     assert book.for_key(key_id_for_key(LONG_STATIC)).concurrent_streams == 7
     assert book.for_key(key_id_for_key("short")).concurrent_streams == 7  # its static tier
     assert book.knows_tier("gold") and book.knows_tier("default") and not book.knows_tier("x")
+
+
+def test_a_keys_usd_budgets_are_its_usd_windows_in_micro_dollars(registry: KeyRegistry) -> None:
+    hourly = UsdWindowSetting(amount=Decimal(5), period_seconds=3600)
+    limits = LimitsSettings(default=TierSettings(usd=[hourly]))
+    book = PolicyBook(limits, registry.quota_of)
+    both = stored("qlm-e", budgets=KeyBudgets(usd_per_day=0.1, usd_per_month=2.345678))
+    day_only = stored("qlm-f", budgets=KeyBudgets(usd_per_day=12.5))
+    registry.update_stored([both, day_only])
+    assert book.for_key(both.id).usd == (
+        WindowLimit(5_000_000, 3600),
+        WindowLimit(100_000, 86_400),
+        WindowLimit(2_345_678, MONTH_SECONDS),
+    )
+    assert book.for_key(day_only.id).usd == (
+        WindowLimit(5_000_000, 3600),
+        WindowLimit(12_500_000, 86_400),
+    )
+    assert book.for_key("key_nobody").usd == (WindowLimit(5_000_000, 3600),)
