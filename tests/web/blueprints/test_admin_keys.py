@@ -23,7 +23,11 @@ KEY_FIELDS = {
 
 @pytest.fixture
 def overrides() -> dict[str, object]:
-    return {"limits": {"tiers": {"gold": {"concurrent_streams": 3}}}}
+    mock_price = {"input_per_million": "1", "output_per_million": "2"}
+    return {
+        "limits": {"tiers": {"gold": {"concurrent_streams": 3}}},
+        "pricing": {"models": {"mock/mock-1": mock_price}},
+    }
 
 
 async def create(client: QuartClient, **body: Any) -> dict[str, Any]:
@@ -69,6 +73,9 @@ async def test_a_created_key_shows_its_secret_once_and_works_at_once(client: Qua
     shown = await (await client.get(f"/admin/v1/keys/{created['id']}", headers=ADMIN)).get_json()
     assert "secret" not in shown and shown == created
     assert (await chat(client, secret)).status_code == 200
+    unpriced = await chat(client, secret, model="mock/mock-fail-early")  # allowed, no price
+    assert unpriced.status_code == 403
+    assert (await unpriced.get_json())["error"]["code"] == "model_not_priced"
 
 
 async def test_revoking_refuses_the_key_at_once_and_is_idempotent(client: QuartClient) -> None:
