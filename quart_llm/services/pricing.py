@@ -124,6 +124,9 @@ class PriceBook:
             if isinstance(result, UpstreamError):
                 failed = True
                 logger.warning("prices of provider %s not read: %s", name, result)
+            elif isinstance(result, Exception):
+                failed = True
+                logger.error("prices of provider %s not read", name, exc_info=result)
             elif isinstance(result, BaseException):
                 raise result
             elif result:

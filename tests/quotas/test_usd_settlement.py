@@ -87,3 +87,22 @@ def test_a_key_s_daily_and_monthly_budgets_become_windows() -> None:
     )
     assert daily_and_monthly_usd(None, Decimal("0.000001")) == (WindowLimit(1, 2_592_000),)
     assert daily_and_monthly_usd(None, None) == ()
+
+
+async def test_a_usd_refusal_gives_back_the_tokens_it_reserved(
+    store_harness: StoreHarness,
+) -> None:
+    await store_harness.fresh_window(3600, margin=0.01)
+    tier = {
+        "requests": [],
+        "concurrent_streams": 0,
+        "tokens": [{"count": 1000, "period_seconds": 3600}],
+        "usd": [{"amount": "0.01", "period_seconds": 3600}],
+    }
+    quotas = QuotaService(store_harness.store, LimitsSettings.model_validate({"default": tier}))
+    with pytest.raises(RateLimited) as refused:
+        await quotas.admit("key", 7, 10, price=PRICE)
+    assert refused.value.code == "usd_limit_exceeded"
+    tokens = WindowLimit(1000, 3600)
+    decision = await store_harness.store.reserve_tokens("key", [tokens], 0)
+    assert decision.states[0].remaining == 1000, "the tokens reserved first were given back"

@@ -122,3 +122,19 @@ async def test_prices_that_cannot_be_read_again_are_kept(
         assert await book.refresh() is True
     assert book.price("openrouter", "openai/gpt-4o-mini") == Price(Decimal(1), Decimal(2))
     assert "prices of provider openrouter not read" in logs.records[0].getMessage()
+
+
+class Broken(MockProvider):
+    async def published_prices(self) -> dict[str, Price]:
+        raise RuntimeError("a bug, not an upstream failure")
+
+
+async def test_a_provider_that_breaks_is_logged_and_the_others_are_read(
+    providers: dict[str, Provider],
+) -> None:
+    broken = Broken("broken", providers["mock"].settings)
+    book = PriceBook(PricingSettings(), {**providers, "broken": broken})
+    with records_of("quart_llm.pricing", level=logging.ERROR) as logs:
+        assert await book.refresh() is True
+    assert book.price("openrouter", "openai/gpt-4o-mini") == Price(Decimal(1), Decimal(2))
+    assert logs.records[0].exc_info is not None
