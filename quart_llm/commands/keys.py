@@ -42,6 +42,7 @@ def add_keys_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     listing.add_argument("--name")
     listing.add_argument("--source", choices=["database", "settings"])
     listing.add_argument("--limit", type=int, default=1000)
+    listing.add_argument("--cursor", help="the next_cursor of the page before")
     for action, what in (("show", "show a key"), ("revoke", "revoke a key")):
         actions.add_parser(action, help=what).add_argument("key_id")
 
@@ -89,7 +90,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     if command == "create":
         data = KeyCreate.model_validate(_create_body(args))
     elif command == "list":
-        fields = ("status", "owner", "name", "source", "limit")
+        fields = ("status", "owner", "name", "source", "limit", "cursor")
         query = KeyListQuery.model_validate(
             {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
         )

@@ -3,7 +3,8 @@
 A change must be in force on every replica within a second. Without Redis, each replica polls
 `api_keys` for rows updated since the newest it has seen (less an overlap of a few seconds,
 so a transaction that committed late, or a replica whose clock is a little behind, is not
-missed) every `keys.poll_seconds`: one indexed query. With Redis, the replica that changes a
+missed; a larger clock skew is made good by the full reload) every `keys.poll_seconds`: one
+indexed query. With Redis, the replica that changes a
 key publishes its id on `{redis_key_prefix}:keys:changed` after the commit, and every replica
 subscribed refreshes at once; it polls every `keys.safety_poll_seconds` besides, and at the
 fast rate while its subscription is down. Every `keys.full_reload_seconds` the whole table

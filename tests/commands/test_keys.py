@@ -51,6 +51,10 @@ def test_create_prints_the_secret_once_and_the_others_never(
     assert created["secret"] not in json.dumps(listing)
     status, listing, _ = run(capsys, "list", "--source", "database", "--status", "revoked")
     assert listing["data"] == []
+    status, first, _ = run(capsys, "list", "--limit", "1")
+    status, second, _ = run(capsys, "list", "--limit", "1", "--cursor", first["next_cursor"])
+    assert [key["id"] for key in second["data"]] == [created["id"]]
+    assert second["next_cursor"] is None
 
 
 def test_refusals_are_one_line_with_a_status(

@@ -325,3 +325,16 @@ async def test_a_keys_tier_is_its_quota_policy(app: Quart, client: QuartClient) 
     assert [(w.count, w.period_seconds) for w in policy.tokens] == [(500, 2_592_000)]
     plain = await create(client)
     assert quotas.policy(plain["id"]).concurrent_streams == 64
+
+
+async def test_the_secret_is_never_logged(
+    client: QuartClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    created = await create(client)
+    await chat(client, created["secret"])
+    await client.delete(f"/admin/v1/keys/{created['id']}", headers=ADMIN)
+    await chat(client, created["secret"])
+    assert caplog.records
+    assert created["secret"] not in caplog.text
+    assert created["secret"][4:] not in caplog.text
