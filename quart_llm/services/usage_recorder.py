@@ -31,7 +31,7 @@ from quart_llm.config.models import UsageSettings
 from quart_llm.config.paths import DATA_PATH
 from quart_llm.lib.random_ids import RandomIds
 from quart_llm.observability.request_record import RequestRecord
-from quart_llm.services.usage_records import UsageRecord, usage_record_of
+from quart_llm.services.usage_records import UsageRecord, usage_record_of, with_datetime
 from quart_llm.services.usage_spill import SpillFile
 from quart_llm.store.database import Database, is_in_memory
 from quart_llm.store.usage_queries import insert_records
@@ -122,7 +122,7 @@ class UsageRecorder:
         failed = False
         while self._buffer:
             batch = [
-                self._buffer.popleft()
+                with_datetime(self._buffer.popleft())
                 for _ in range(min(len(self._buffer), self.settings.batch_size))
             ]
             if not failed and await self._write(batch):

@@ -14,8 +14,9 @@ the database as it is and to the spill file as one JSON line (`to_json_line`, re
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from quart_llm.lib.random_ids import RandomIds
@@ -34,12 +35,13 @@ def usage_record_of(
     record: RequestRecord, ids: RandomIds, aliases: Collection[str], duration: float
 ) -> UsageRecord:
     """The usage record of a finished request (`duration` in seconds, as its log line has it;
-    `created_at` is when it started)."""
+    `created_at` is when it started, as epoch seconds until `with_datetime` makes it a time:
+    the request path pays for a float, the writer for the datetime)."""
     usage = record.usage
     ttft = None if record.first_chunk_at is None else record.first_chunk_at - record.started
     return {
         "record_id": ids.hex(16),
-        "created_at": datetime.now(UTC) - timedelta(seconds=duration),
+        "created_at": time.time() - duration,
         "request_id": record.request_id[:128],
         "key_id": record.key_id,
         "route": record.route,
@@ -58,6 +60,15 @@ def usage_record_of(
         "fallbacks": record.fallbacks,
         "error_code": record.error_code,
     }
+
+
+def with_datetime(record: UsageRecord) -> UsageRecord:
+    """The record with `created_at` as a UTC datetime (what the database and the spill file
+    take)."""
+    created_at = record["created_at"]
+    if isinstance(created_at, float):
+        record["created_at"] = datetime.fromtimestamp(created_at, UTC)
+    return record
 
 
 def to_json_line(record: UsageRecord) -> str:

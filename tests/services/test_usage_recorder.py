@@ -18,6 +18,7 @@ from quart_llm.observability.metrics import GatewayMetrics
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.providers.answers import TokenUsage
 from quart_llm.services.usage_recorder import UsageRecorder
+from quart_llm.services.usage_records import UsageRecord, usage_record_of, with_datetime
 from quart_llm.services.usage_spill import SpillFile
 from quart_llm.store.database import Database
 from quart_llm.store.usage_queries import recent_records
@@ -34,6 +35,11 @@ def finished_request(number: int, key_id: str = "key_a") -> RequestRecord:
     )  # fmt: skip
     record.finished = True
     return record
+
+
+def usage_record(number: int) -> UsageRecord:
+    """The record the recorder would write for request `number`."""
+    return with_datetime(usage_record_of(finished_request(number), RandomIds(), (), 0.01))
 
 
 class Harness:
@@ -168,11 +174,8 @@ async def test_stop_spills_when_the_database_is_down(
 
 
 def test_the_spill_file_skips_a_line_cut_short_and_empties_on_replay(tmp_path: Path) -> None:
-    harness = Harness(Database("sqlite://"), tmp_path / "unused")
     spill = SpillFile(tmp_path / "spill.jsonl")
-    harness.recorder.add(finished_request(1))
-    harness.recorder.add(finished_request(2))
-    records = [harness.recorder._buffer.popleft() for _ in range(2)]
+    records = [usage_record(1), usage_record(2)]
     assert spill.append(records) == 2
     with spill.path.open("a") as file:
         file.write('{"record_id": "cut')
@@ -185,9 +188,7 @@ def test_the_spill_file_skips_a_line_cut_short_and_empties_on_replay(tmp_path: P
 
 def test_a_failed_replay_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     spill = SpillFile(tmp_path / "spill.jsonl")
-    harness = Harness(Database("sqlite://"), tmp_path / "unused")
-    harness.recorder.add(finished_request(1))
-    spill.append([harness.recorder._buffer.popleft()])
+    spill.append([usage_record(1)])
     before = spill.path.read_text()
 
     def refuse(_: object) -> None:
@@ -201,9 +202,7 @@ def test_a_failed_replay_leaves_the_file_as_it_was(tmp_path: Path) -> None:
 async def test_a_database_in_memory_never_takes_the_spill_file(tmp_path: Path) -> None:
     """A test app (or `sqlite://`) beside a real spill file leaves it for a real database."""
     spill = SpillFile(tmp_path / "spill.jsonl")
-    left = Harness(Database("sqlite://"), tmp_path / "unused")
-    left.recorder.add(finished_request(1))
-    spill.append([left.recorder._buffer.popleft()])
+    spill.append([usage_record(1)])
     database = Database("sqlite://")
     await database.start()
     harness = Harness(database, spill.path, flush_seconds=0.05)

@@ -4,6 +4,7 @@ unknown cost stays unknown, and the newest records come first."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -139,3 +140,23 @@ async def test_text_no_database_takes_is_fitted_never_failing_the_batch(
     assert (first["model"], first["alias"]) == ("m" * 512, "ab")
     assert second["model"] == "bad?model"
     assert second["request_id"] == "r" * 128
+
+
+async def test_a_database_in_memory_keeps_writes_made_while_it_is_read() -> None:
+    """One connection holds a database in memory: a read ending beside a write must not roll
+    the write back (with a shared connection, 1 of 100 writes was left)."""
+    database = Database("sqlite://")
+    await database.start()
+    reading = True
+
+    async def read() -> None:
+        while reading:
+            await recent_records(database.engine, None, 5)
+
+    readers = [asyncio.create_task(read()) for _ in range(3)]
+    for number in range(100):
+        await insert_records(database.engine, [usage_row(number)])
+    reading = False
+    await asyncio.gather(*readers)
+    assert len(await recent_records(database.engine, None, 1000)) == 100
+    await database.stop()
