@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from quart_llm.config.models import LimitsSettings, TierSettings
+from quart_llm.config.accounting_models import LimitsSettings, TierSettings
 from quart_llm.lib.prices import to_micros
 from quart_llm.quotas.stores.base import WindowLimit
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from quart_llm.config.models import LimitsSettings
+from quart_llm.config.accounting_models import LimitsSettings
 from quart_llm.errors import ServiceUnavailable
 from quart_llm.lib.prices import Price, to_micros
 from quart_llm.lib.random_ids import RandomIds

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from quart_llm.config.models import KeysSettings
+from quart_llm.config.accounting_models import KeysSettings
 from quart_llm.services.key_registry import KeyRegistry
 from quart_llm.store.api_keys import ApiKeyTable
 from quart_llm.store.database import Database

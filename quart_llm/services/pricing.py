@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from quart_llm.config.models import PricingSettings
+from quart_llm.config.accounting_models import PricingSettings
 from quart_llm.errors import UpstreamError
 from quart_llm.lib.background_tasks import cancel_and_wait
 from quart_llm.lib.prices import Price, usd_from_reported

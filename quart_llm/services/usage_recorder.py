@@ -27,7 +27,7 @@ from pathlib import Path
 
 from prometheus_client import Counter
 
-from quart_llm.config.models import UsageSettings
+from quart_llm.config.accounting_models import UsageSettings
 from quart_llm.config.paths import DATA_PATH
 from quart_llm.lib.random_ids import RandomIds
 from quart_llm.observability.request_record import RequestRecord

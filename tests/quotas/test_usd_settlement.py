@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from quart_llm.config.models import LimitsSettings
+from quart_llm.config.accounting_models import LimitsSettings
 from quart_llm.errors import GatewayError, RateLimited
 from quart_llm.lib.prices import Price
 from quart_llm.quotas.policy import daily_and_monthly_usd, usd_limit

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from quart_llm.config.models import KeysSettings
+from quart_llm.config.accounting_models import KeysSettings
 from quart_llm.errors import AuthenticationFailed
 from quart_llm.services.key_refresh import KeyRefresher
 from quart_llm.services.key_registry import KeyRegistry

@@ -10,7 +10,12 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from quart_llm.config.models import LimitsSettings, TierSettings, UsdWindowSetting, WindowSetting
+from quart_llm.config.accounting_models import (
+    LimitsSettings,
+    TierSettings,
+    UsdWindowSetting,
+    WindowSetting,
+)
 from quart_llm.errors import AuthenticationFailed
 from quart_llm.quotas.policy import MONTH_SECONDS, PolicyBook
 from quart_llm.quotas.stores.base import WindowLimit

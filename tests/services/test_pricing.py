@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from quart_llm.config.models import PricingSettings
+from quart_llm.config.accounting_models import PricingSettings
 from quart_llm.lib.prices import Price
 from quart_llm.providers.base import Provider
 from quart_llm.providers.mock import MockProvider

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from quart_llm.config.models import UsageSettings
+from quart_llm.config.accounting_models import UsageSettings
 from quart_llm.lib.random_ids import RandomIds
 from quart_llm.observability.labels import ModelLabels
 from quart_llm.observability.metrics import GatewayMetrics
