@@ -119,10 +119,13 @@ class QuotaService:
         self, key_id: str, prompt_estimate: int, max_tokens: int | None, choices: int = 1
     ) -> Admission:
         """Decide the output limit, take a concurrency slot and reserve tokens; raise 429 (or
-        503) when refused. `choices` is how many answers were asked for (`n`)."""
+        503) when refused. `choices` is how many answers were asked for (`n`); `max_tokens`
+        0 asks for no output (embeddings: the reservation is the prompt alone)."""
         policy = self.policy(key_id)
         budgeted = self.enabled and bool(policy.tokens)
-        limit = max_tokens or (policy.default_max_tokens if budgeted else None)
+        limit = max_tokens
+        if limit is None and budgeted:
+            limit = policy.default_max_tokens
         cap = limit * choices if limit is not None else None
         admission = Admission(key_id, output_limit=limit, output_cap=cap)
         if not self.enabled:
