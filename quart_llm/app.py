@@ -17,6 +17,7 @@ from quart_llm.services.container import Services, build_services
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
 from quart_llm.web.blueprints import (
     chat,
+    embeddings,
     health,
     messages,
     metrics,
@@ -48,7 +49,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.extensions[SERVICES_KEY] = services
     RequestHooks(app, services)
     register_error_handlers(app)
-    for blueprint in (health, models, chat, messages, responses, usage):
+    for blueprint in (health, models, chat, embeddings, messages, responses, usage):
         app.register_blueprint(blueprint.blueprint)
     if settings.metrics.enabled:
         app.register_blueprint(metrics.blueprint)

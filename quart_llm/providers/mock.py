@@ -27,7 +27,7 @@ from quart_llm.providers.answers import (
     TokenUsage,
 )
 from quart_llm.providers.base import Provider
-from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_text_tokens
+from quart_llm.providers.token_estimates import estimate_input_tokens, estimate_prompt_tokens
 from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.schemas.chat_request import ChatRequest
 
@@ -115,12 +115,8 @@ class MockProvider(Provider):
         if model == "mock-fail-midway":
             raise UpstreamProtocolError(self.name, "mock-fail-midway failed on purpose")
         size = dimensions or self.embedding_dimensions
-        tokens = sum(
-            estimate_text_tokens(value) if isinstance(value, str) else len(value)
-            for value in inputs
-        )
         vectors = [mock_vector(value, size) for value in inputs]
-        return Embeddings(vectors, TokenUsage(tokens, 0))
+        return Embeddings(vectors, TokenUsage(estimate_input_tokens(inputs), 0))
 
     def _check_model(self, model: str) -> None:
         if model not in self.models:

@@ -7,9 +7,9 @@ gateway splits them further to each upstream's batch size). Unknown fields are r
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_EMBEDDING_INPUTS = 2048
 MAX_INPUT_CHARS = 1_000_000
@@ -40,6 +40,28 @@ class EmbeddingsRequest(BaseModel):
     dimensions: Annotated[int, Field(ge=1, le=MAX_DIMENSIONS)] | None = None
     user: str | None = Field(default=None, max_length=256)
 
+    @field_validator("input", mode="before")
+    @classmethod
+    def _one_shape(cls, value: Any) -> Any:
+        """One plain sentence for an input of none of the four shapes (pydantic would list
+        each shape's complaint)."""
+        if value == "" or value == []:
+            raise ValueError("input must not be empty")
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and len(value) > MAX_EMBEDDING_INPUTS:
+            raise ValueError(f"input has more than {MAX_EMBEDDING_INPUTS} items")
+        if isinstance(value, list) and (
+            all(isinstance(item, str) for item in value)
+            or all(_is_token(item) for item in value)
+            or all(isinstance(item, list) and all(map(_is_token, item)) for item in value)
+        ):
+            return value
+        raise ValueError(
+            "input must be a string, an array of strings, an array of tokens (integers) or "
+            "an array of token arrays"
+        )
+
     @property
     def inputs(self) -> list[str] | list[list[int]]:
         """The inputs as a list: of texts, or of token arrays."""
@@ -49,6 +71,10 @@ class EmbeddingsRequest(BaseModel):
         if value and isinstance(value[0], int):
             return [value]
         return cast(list[str] | list[list[int]], value)
+
+
+def _is_token(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Embedding(BaseModel):

@@ -1,7 +1,9 @@
-"""`OllamaSimulator`: the Ollama native API (PROTOCOLS section 1) with scripted faults."""
+"""`OllamaSimulator`: the Ollama native API (PROTOCOLS section 1) with scripted faults;
+`/api/embed` as `embeddings` describes it."""
 
 import asyncio
 
+from .embeddings import EmbeddingRequestError, embeds, known, ollama_body, parse_ollama
 from .exchange import Exchange
 from .framing import go_json, ndjson_line, truncated
 from .ollama_request import ChatInput, OllamaRequestError, parse_chat
@@ -34,7 +36,8 @@ Reply = tuple[int, bytes, list[tuple[str, str]]]
 
 
 class OllamaSimulator(SimulatorServer):
-    """`/`, `/api/version`, `/api/tags` and `/api/chat` (NDJSON unless `"stream": false`)."""
+    """`/`, `/api/version`, `/api/tags`, `/api/chat` (NDJSON unless `"stream": false`) and
+    `/api/embed`."""
 
     async def handle(self, exchange: Exchange) -> None:
         request = exchange.request
@@ -50,6 +53,8 @@ class OllamaSimulator(SimulatorServer):
             await exchange.respond(200, tags_body(self.config), [("Content-Type", JSON_UTF8)])
         elif route == ("POST", "/api/chat"):
             await self._chat(exchange)
+        elif route == ("POST", "/api/embed"):
+            await self._embed(exchange)
         else:
             await exchange.respond(404, b"404 page not found", [("Content-Type", "text/plain")])
 
@@ -77,6 +82,44 @@ class OllamaSimulator(SimulatorServer):
             await exchange.respond(200, body, [("Content-Type", JSON_UTF8)])
         else:
             await self._play(exchange, self._plan(chat, Scenario(request.scenario)))
+
+    async def _embed(self, exchange: Exchange) -> None:
+        request = exchange.request
+        try:
+            embedding = parse_ollama(request.body, self.config)
+            request.scenario = select_scenario(request.headers, embedding.model)
+        except (EmbeddingRequestError, UnknownScenarioError) as exc:
+            await self._error(exchange, 400, str(exc))
+            return
+        if not known(self.config, embedding.model, default_tag="latest"):
+            await self._error(
+                exchange, 404, f'model "{embedding.model}" not found, try pulling it first'
+            )
+            return
+        if not embeds(self.config, embedding.model):
+            await self._error(exchange, 400, f'"{embedding.model}" does not support embeddings')
+            return
+        plan = make_plan(
+            self.config, Scenario(request.scenario), embedding.model, stream=False, limit=None,
+            prompt_tokens=1, tools=None,
+        )  # fmt: skip
+        if await early_fault(exchange, plan.scenario, self.config):
+            return
+        reply = html_reply(plan.scenario) or self._fixed_reply(plan)
+        if reply is not None:
+            await exchange.respond(*reply)
+            return
+        if plan.scenario is Scenario.SLOW_FIRST_TOKEN:
+            await asyncio.sleep(self.config.first_token_delay)
+        headers = [("Content-Type", JSON_UTF8)]
+        if plan.scenario in (Scenario.ERROR_MID_STREAM, Scenario.ERROR_IN_200):
+            status = 200 if plan.scenario is Scenario.ERROR_IN_200 else 500
+            await exchange.respond(status, error_body(MID_STREAM_ERROR), headers)
+            return
+        body = ollama_body(embedding, self.config)
+        if plan.scenario is Scenario.MALFORMED_LINE:
+            body = truncated(body)
+        await play_body(exchange, 200, headers, body, self.config)
 
     def _plan(self, chat: ChatInput, scenario: Scenario) -> Plan:
         return make_plan(

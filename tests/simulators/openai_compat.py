@@ -1,9 +1,18 @@
-"""`OpenAICompatSimulator`: OpenAI or OpenRouter chat completions with scripted faults."""
+"""`OpenAICompatSimulator`: OpenAI or OpenRouter chat completions with scripted faults, and
+`/v1/embeddings` as `embeddings` describes it."""
 
 import asyncio
 import secrets
 import time
 
+from .embeddings import (
+    EmbeddingInput,
+    EmbeddingRequestError,
+    embeds,
+    known,
+    openai_body,
+    parse_openai,
+)
 from .exchange import Exchange
 from .framing import sse_comment, sse_data, truncated
 from .openai_request import ChatInput, ChatRequestError, parse_chat
@@ -33,7 +42,8 @@ Reply = tuple[int, bytes, list[tuple[str, str]]]
 
 
 class OpenAICompatSimulator(SimulatorServer):
-    """`/v1/chat/completions` and `/v1/models`, also under OpenRouter's `/api` prefix."""
+    """`/v1/chat/completions`, `/v1/embeddings` and `/v1/models`, also under OpenRouter's
+    `/api` prefix."""
 
     def __init__(
         self,
@@ -60,6 +70,8 @@ class OpenAICompatSimulator(SimulatorServer):
         route = (request.method, path)
         if route == ("POST", "/v1/chat/completions"):
             await self._chat(exchange, Completion(self.flavor, ""))
+        elif route == ("POST", "/v1/embeddings"):
+            await self._embeddings(exchange, Completion(self.flavor, ""))
         elif route == ("GET", "/v1/models") and (self.openrouter or self._authorized(exchange)):
             body = models_body(self.flavor, self.config)
             await exchange.respond(200, body, [("Content-Type", "application/json")])
@@ -130,6 +142,58 @@ class OpenAICompatSimulator(SimulatorServer):
             await self._respond(exchange, self._not_found(chat.model), completion)
             return
         await self._play(exchange, self._plan(chat, Scenario(request.scenario)), completion)
+
+    async def _embeddings(self, exchange: Exchange, completion: Completion) -> None:
+        request = exchange.request
+        if not self._authorized(exchange):
+            await self._respond(exchange, self._unauthorized(exchange), completion)
+            return
+        try:
+            embedding = parse_openai(request.body, self.config)
+            request.scenario = select_scenario(request.headers, embedding.model)
+        except (EmbeddingRequestError, UnknownScenarioError) as exc:
+            param = exc.param if isinstance(exc, EmbeddingRequestError) else None
+            body = error_body(self.flavor, 400, str(exc), param=param)
+            await self._respond(exchange, (400, body, []), completion)
+            return
+        if not known(self.config, embedding.model):
+            await self._respond(exchange, self._not_found(embedding.model), completion)
+        elif not embeds(self.config, embedding.model):
+            message = "You are not allowed to generate embeddings from this model"
+            await self._respond(exchange, (400, error_body(self.flavor, 400, message), []))
+        else:
+            scenario = Scenario(request.scenario)
+            plan = make_plan(
+                self.config, scenario, embedding.model, stream=False, limit=None,
+                prompt_tokens=1, tools=None,
+            )  # fmt: skip
+            await self._play_embeddings(exchange, plan, completion, embedding)
+
+    async def _play_embeddings(
+        self, exchange: Exchange, plan: Plan, completion: Completion, embedding: EmbeddingInput
+    ) -> None:
+        """The chat scenarios that make sense for a whole JSON answer."""
+        if await early_fault(exchange, plan.scenario, self.config):
+            return
+        reply = html_reply(plan.scenario) or self._fixed_reply(exchange, plan)
+        if reply is not None and plan.scenario in (Scenario.HTML_500, Scenario.WRONG_CONTENT_TYPE):
+            await exchange.respond(*reply)
+            return
+        if reply is not None:
+            await self._respond(exchange, reply, completion)
+            return
+        if plan.scenario is Scenario.SLOW_FIRST_TOKEN:
+            await asyncio.sleep(self.config.first_token_delay)
+        headers = self._headers(exchange, completion, sse=False)
+        if plan.scenario in (Scenario.ERROR_MID_STREAM, Scenario.ERROR_IN_200):
+            status = 200 if plan.scenario is Scenario.ERROR_IN_200 else 500
+            body = error_body(self.flavor, 500, SERVER_ERROR, kind="server_error")
+            await exchange.respond(status, body, headers)
+            return
+        body = openai_body(embedding, self.config)
+        if plan.scenario is Scenario.MALFORMED_LINE:
+            body = truncated(body)
+        await play_body(exchange, 200, headers, body, self.config)
 
     def _plan(self, chat: ChatInput, scenario: Scenario) -> Plan:
         return make_plan(

@@ -73,6 +73,12 @@ class SimulatorConfig:
     fault_after: int = 3
     runaway_tokens: int = 2000
     """How many tokens the ignore-limit scenario makes (paced like `paced` when streamed)."""
+    embedding_size: int = 16
+    """Numbers in a vector when the request names no `dimensions`."""
+    embedding_batch_limit: int = 2048
+    """Inputs one embeddings request may carry."""
+    embedding_order_reversed: bool = False
+    """OpenAI's `data` items sent last index first (their `index` still right)."""
     tool_name: str = "get_weather"
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Tokyo"})
 
