@@ -54,8 +54,8 @@ async def create_embeddings(
     services: Services, principal: Principal, request: EmbeddingsRequest, record: RequestRecord
 ) -> WholeAnswer:
     """The vectors of the request's inputs, in their order."""
-    plan = services.router.plan_embeddings(request)
     record.operation, record.requested_model = "embeddings", request.model
+    plan = services.router.plan_embeddings(request)
     record.provider = plan.routes[0].provider.name
     record.model = plan.routes[0].model
     inputs = request.inputs
