@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from quart_llm.config.models import ProviderSettings
-from quart_llm.errors import UpstreamProtocolError, UpstreamStatusError
+from quart_llm.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusError
 from quart_llm.providers.answers import (
     Completion,
     EmbeddingInputs,
@@ -34,6 +34,9 @@ from quart_llm.schemas.chat_request import ChatRequest
 DEFAULT_MODELS = ("mock-1", "mock-fail-early", "mock-fail-midway")
 _ECHO_LIMIT = 400
 _EMBEDDING_DIMENSIONS = 64
+_MAX_EMBEDDING_NUMBERS = 1 << 20
+"""Numbers the mock makes for one request at most (inputs times dimensions): its vectors are
+built in this process, so their size is bounded like any answer's."""
 
 
 class MockProvider(Provider):
@@ -115,6 +118,12 @@ class MockProvider(Provider):
         if model == "mock-fail-midway":
             raise UpstreamProtocolError(self.name, "mock-fail-midway failed on purpose")
         size = dimensions or self.embedding_dimensions
+        if size * len(inputs) > _MAX_EMBEDDING_NUMBERS:
+            raise InvalidRequest(
+                f"the mock makes at most {_MAX_EMBEDDING_NUMBERS} numbers a request "
+                "(inputs times dimensions)",
+                param="dimensions",
+            )
         vectors = [mock_vector(value, size) for value in inputs]
         return Embeddings(vectors, TokenUsage(estimate_input_tokens(inputs), 0))
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_EMBEDDING_INPUTS = 2048
 MAX_INPUT_CHARS = 1_000_000
-MAX_DIMENSIONS = 65_536
+MAX_DIMENSIONS = 16_384
 
 Token = Annotated[int, Field(ge=0, le=2**31 - 1)]
 InputText = Annotated[str, Field(min_length=1, max_length=MAX_INPUT_CHARS)]
