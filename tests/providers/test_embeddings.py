@@ -18,14 +18,17 @@ URL = "http://127.0.0.1:9/v1"
 
 
 def openai_provider(**settings: Any) -> OpenAICompatProvider:
-    return OpenAICompatProvider("up", ProviderSettings(kind="openai", base_url=URL, **settings))
+    settings = {"kind": "openai", "base_url": URL, **settings}
+    return OpenAICompatProvider("up", ProviderSettings.model_validate(settings))
 
 
 def ollama_provider() -> OllamaProvider:
-    return OllamaProvider("ol", ProviderSettings(kind="ollama", base_url=URL))
+    return OllamaProvider(
+        "ol", ProviderSettings.model_validate({"kind": "ollama", "base_url": URL})
+    )
 
 
-def openai_answer(*vectors: list[float], usage: Any = None) -> dict[str, Any]:
+def openai_answer(*vectors: list[Any], usage: Any = None) -> dict[str, Any]:
     data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
     return {"object": "list", "data": data, "model": "m", "usage": usage}
 
@@ -107,7 +110,8 @@ def test_refusals_before_any_io() -> None:
 
 async def test_the_mock_makes_deterministic_unit_vectors() -> None:
     mock = MockProvider("mock", ProviderSettings(kind="mock"))
-    first = await mock.embed(["same", "other", [1, 2]], "mock-1", None)
+    inputs: list[Any] = ["same", "other", [1, 2]]
+    first = await mock.embed(inputs, "mock-1", None)
     again = await mock.embed(["same"], "mock-1", 5)
     assert [len(vector) for vector in first.vectors] == [64, 64, 64]
     assert len(again.vectors[0]) == 5
