@@ -114,11 +114,15 @@ class HTTPProvider(Provider):
     def parse_models(self, parsed: Any) -> list[str]:
         """Model names from the upstream's parsed model list."""
 
-    @abstractmethod
     def embedding_payload(
         self, inputs: EmbeddingInputs, model: str, dimensions: int | None
     ) -> dict[str, Any]:
-        """The upstream's embeddings body for `inputs`, addressed to its own `model` name."""
+        """The upstream's embeddings body for `inputs`, addressed to its own `model` name
+        (`model`, `input` and `dimensions` are what OpenAI and Ollama both read)."""
+        payload: dict[str, Any] = {"model": model, "input": inputs}
+        if dimensions is not None:
+            payload["dimensions"] = dimensions
+        return payload
 
     @abstractmethod
     def parse_embeddings(self, parsed: Any, count: int) -> Embeddings:

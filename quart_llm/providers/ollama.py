@@ -13,7 +13,6 @@ from typing import Any
 from quart_llm.errors import InvalidRequest, UpstreamProtocolError
 from quart_llm.providers.answers import (
     Completion,
-    EmbeddingInputs,
     Embeddings,
     TokenUsage,
     token_count,
@@ -88,15 +87,6 @@ class OllamaProvider(HTTPProvider):
             message["reasoning"] = delta["reasoning"]
         choice = {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
         return Completion(choices=[choice], usage=usage)
-
-    def embedding_payload(
-        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
-    ) -> dict[str, Any]:
-        """`/api/embed` takes texts only (`check_embeddings` refuses token arrays first)."""
-        payload: dict[str, Any] = {"model": model, "input": inputs}
-        if dimensions is not None:
-            payload["dimensions"] = dimensions
-        return payload
 
     def parse_embeddings(self, parsed: Any, count: int) -> Embeddings:
         """`embeddings` in the inputs' order; usage from `prompt_eval_count`."""

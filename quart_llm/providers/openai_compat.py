@@ -118,10 +118,8 @@ class OpenAICompatProvider(HTTPProvider):
     def embedding_payload(
         self, inputs: EmbeddingInputs, model: str, dimensions: int | None
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = {"model": model, "input": inputs, "encoding_format": "float"}
-        if dimensions is not None:
-            payload["dimensions"] = dimensions
-        return payload
+        """Floats asked for by name: some servers default to base64."""
+        return super().embedding_payload(inputs, model, dimensions) | {"encoding_format": "float"}
 
     def parse_embeddings(self, parsed: Any, count: int) -> Embeddings:
         """`data` items put in the order of their `index`; usage from `prompt_tokens`."""

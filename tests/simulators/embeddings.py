@@ -9,6 +9,7 @@ refuse it (400). Vectors are deterministic unit vectors of `SimulatorConfig.embe
 numbers (or `dimensions`); `embedding_batch_limit` bounds the inputs of one request.
 """
 
+import asyncio
 import base64
 import hashlib
 import math
@@ -18,7 +19,12 @@ from typing import Any
 
 import orjson
 
-from .scenarios import SimulatorConfig, is_known_model, scenario_from_model
+from .exchange import Exchange, Headers
+from .framing import truncated
+from .playback import Plan, early_fault, html_reply, make_plan, play_body
+from .scenarios import Scenario, SimulatorConfig, is_known_model, scenario_from_model
+
+Reply = tuple[int, bytes, list[tuple[str, str]]]
 
 OPENAI_EMBEDDING_FIELDS = frozenset({"model", "input", "encoding_format", "dimensions", "user"})
 OLLAMA_EMBED_FIELDS = frozenset(
@@ -171,3 +177,38 @@ def ollama_body(request: EmbeddingInput, config: SimulatorConfig) -> bytes:
             "prompt_eval_count": sum(token_count(value) for value in request.inputs),
         }
     )
+
+
+def whole_plan(config: SimulatorConfig, scenario: Scenario, model: str) -> Plan:
+    """The plan of a whole answer, for the scenarios' faults."""
+    return make_plan(config, scenario, model, stream=False, limit=None, prompt_tokens=1, tools=None)
+
+
+async def play_embeddings(
+    exchange: Exchange,
+    plan: Plan,
+    config: SimulatorConfig,
+    *,
+    fixed: Reply | None,
+    headers: Headers,
+    failure: bytes,
+    body: bytes,
+) -> None:
+    """The answer as the request's scenario plays it: the chat scenarios that make sense for a
+    whole JSON answer (`fixed` is the wire's own reply for the fixed-failure ones, `failure`
+    its error body)."""
+    if await early_fault(exchange, plan.scenario, config):
+        return
+    reply = html_reply(plan.scenario) or fixed
+    if reply is not None:
+        await exchange.respond(*reply)
+        return
+    if plan.scenario is Scenario.SLOW_FIRST_TOKEN:
+        await asyncio.sleep(config.first_token_delay)
+    if plan.scenario in (Scenario.ERROR_MID_STREAM, Scenario.ERROR_IN_200):
+        status = 200 if plan.scenario is Scenario.ERROR_IN_200 else 500
+        await exchange.respond(status, failure, headers)
+        return
+    if plan.scenario is Scenario.MALFORMED_LINE:
+        body = truncated(body)
+    await play_body(exchange, 200, headers, body, config)

@@ -3,7 +3,15 @@
 
 import asyncio
 
-from .embeddings import EmbeddingRequestError, embeds, known, ollama_body, parse_ollama
+from .embeddings import (
+    EmbeddingRequestError,
+    embeds,
+    known,
+    ollama_body,
+    parse_ollama,
+    play_embeddings,
+    whole_plan,
+)
 from .exchange import Exchange
 from .framing import go_json, ndjson_line, truncated
 from .ollama_request import ChatInput, OllamaRequestError, parse_chat
@@ -99,27 +107,16 @@ class OllamaSimulator(SimulatorServer):
         if not embeds(self.config, embedding.model):
             await self._error(exchange, 400, f'"{embedding.model}" does not support embeddings')
             return
-        plan = make_plan(
-            self.config, Scenario(request.scenario), embedding.model, stream=False, limit=None,
-            prompt_tokens=1, tools=None,
-        )  # fmt: skip
-        if await early_fault(exchange, plan.scenario, self.config):
-            return
-        reply = html_reply(plan.scenario) or self._fixed_reply(plan)
-        if reply is not None:
-            await exchange.respond(*reply)
-            return
-        if plan.scenario is Scenario.SLOW_FIRST_TOKEN:
-            await asyncio.sleep(self.config.first_token_delay)
-        headers = [("Content-Type", JSON_UTF8)]
-        if plan.scenario in (Scenario.ERROR_MID_STREAM, Scenario.ERROR_IN_200):
-            status = 200 if plan.scenario is Scenario.ERROR_IN_200 else 500
-            await exchange.respond(status, error_body(MID_STREAM_ERROR), headers)
-            return
-        body = ollama_body(embedding, self.config)
-        if plan.scenario is Scenario.MALFORMED_LINE:
-            body = truncated(body)
-        await play_body(exchange, 200, headers, body, self.config)
+        plan = whole_plan(self.config, Scenario(request.scenario), embedding.model)
+        await play_embeddings(
+            exchange,
+            plan,
+            self.config,
+            fixed=self._fixed_reply(plan),
+            headers=[("Content-Type", JSON_UTF8)],
+            failure=error_body(MID_STREAM_ERROR),
+            body=ollama_body(embedding, self.config),
+        )
 
     def _plan(self, chat: ChatInput, scenario: Scenario) -> Plan:
         return make_plan(

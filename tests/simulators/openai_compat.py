@@ -6,12 +6,13 @@ import secrets
 import time
 
 from .embeddings import (
-    EmbeddingInput,
     EmbeddingRequestError,
     embeds,
     known,
     openai_body,
     parse_openai,
+    play_embeddings,
+    whole_plan,
 )
 from .exchange import Exchange
 from .framing import sse_comment, sse_data, truncated
@@ -162,38 +163,20 @@ class OpenAICompatSimulator(SimulatorServer):
             message = "You are not allowed to generate embeddings from this model"
             await self._respond(exchange, (400, error_body(self.flavor, 400, message), []))
         else:
-            scenario = Scenario(request.scenario)
-            plan = make_plan(
-                self.config, scenario, embedding.model, stream=False, limit=None,
-                prompt_tokens=1, tools=None,
-            )  # fmt: skip
-            await self._play_embeddings(exchange, plan, completion, embedding)
-
-    async def _play_embeddings(
-        self, exchange: Exchange, plan: Plan, completion: Completion, embedding: EmbeddingInput
-    ) -> None:
-        """The chat scenarios that make sense for a whole JSON answer."""
-        if await early_fault(exchange, plan.scenario, self.config):
-            return
-        reply = html_reply(plan.scenario) or self._fixed_reply(exchange, plan)
-        if reply is not None and plan.scenario in (Scenario.HTML_500, Scenario.WRONG_CONTENT_TYPE):
-            await exchange.respond(*reply)
-            return
-        if reply is not None:
-            await self._respond(exchange, reply, completion)
-            return
-        if plan.scenario is Scenario.SLOW_FIRST_TOKEN:
-            await asyncio.sleep(self.config.first_token_delay)
-        headers = self._headers(exchange, completion, sse=False)
-        if plan.scenario in (Scenario.ERROR_MID_STREAM, Scenario.ERROR_IN_200):
-            status = 200 if plan.scenario is Scenario.ERROR_IN_200 else 500
-            body = error_body(self.flavor, 500, SERVER_ERROR, kind="server_error")
-            await exchange.respond(status, body, headers)
-            return
-        body = openai_body(embedding, self.config)
-        if plan.scenario is Scenario.MALFORMED_LINE:
-            body = truncated(body)
-        await play_body(exchange, 200, headers, body, self.config)
+            plan = whole_plan(self.config, Scenario(request.scenario), embedding.model)
+            fixed = self._fixed_reply(exchange, plan)
+            if fixed is not None:
+                status, body, extra = fixed
+                fixed = status, body, [("Content-Type", "application/json"), *extra]
+            await play_embeddings(
+                exchange,
+                plan,
+                self.config,
+                fixed=fixed,
+                headers=self._headers(exchange, completion, sse=False),
+                failure=error_body(self.flavor, 500, SERVER_ERROR, kind="server_error"),
+                body=openai_body(embedding, self.config),
+            )
 
     def _plan(self, chat: ChatInput, scenario: Scenario) -> Plan:
         return make_plan(
