@@ -130,3 +130,38 @@ async def test_a_provider_switched_off_for_embeddings_refuses_them_with_400() ->
     assert (error["code"], error["param"]) == ("embeddings_unsupported", "model")
     assert error["message"] == "provider 'mock' does not make embeddings"
     assert chat.status_code == 200
+
+
+async def test_a_failing_route_falls_back_and_a_slow_one_meets_the_deadline(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = create_app(
+        {
+            "fallbacks": {"mock/mock-fail-early": ["mock/mock-fail-midway", "mock/mock-1"]},
+            "providers": {
+                "slow": {
+                    "kind": "mock",
+                    "options": {"first_token_delay_seconds": 5},
+                    "timeouts": {"total": 0.2},
+                    "retry": {"attempts": 0},
+                },
+            },
+        }
+    )
+    async with app.test_app():
+        client = app.test_client()
+        with caplog.at_level(logging.INFO, logger="quart_llm.access"):
+            fell_back = await client.post(
+                "/v1/embeddings", json={**EMBED, "model": "mock/mock-fail-early"}, headers=AUTH
+            )
+            timed_out = await client.post(
+                "/v1/embeddings", json={**EMBED, "model": "slow/mock-1"}, headers=AUTH
+            )
+    assert fell_back.status_code == 200
+    answer = await fell_back.get_json()
+    assert (answer["model"], answer["provider"]) == ("mock/mock-1", "mock")
+    assert len(answer["data"]) == 2
+    assert timed_out.status_code == 504
+    assert (await timed_out.get_json())["error"]["code"] == "upstream_timeout"
+    lines = [r.__dict__ for r in caplog.records if getattr(r, "http.route", None)]
+    assert lines[0]["quart_llm.fallbacks"] == 2
