@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import httpx
 
 from quart_llm.config.models import ProviderSettings
-from quart_llm.errors import UpstreamProtocolError
+from quart_llm.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusError
 from quart_llm.observability.request_ids import REQUEST_ID_HEADER, current_request_id
 from quart_llm.observability.request_trace import upstream_trace_headers
 from quart_llm.providers.answers import Completion, EmbeddingInputs, Embeddings, StreamChunk
@@ -51,6 +51,7 @@ from quart_llm.providers.wire.stream_items import StreamItems
 from quart_llm.schemas.chat_request import ChatRequest
 
 _REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode("latin-1")
+_NOT_IMPLEMENTED = 501
 
 
 class HTTPProvider(Provider):
@@ -174,8 +175,20 @@ class HTTPProvider(Provider):
     async def embed(
         self, inputs: EmbeddingInputs, model: str, dimensions: int | None
     ) -> Embeddings:
+        """An upstream that answers 501 does not implement embeddings (llama.cpp's server
+        without `--embeddings`): that is the request's 400, as for a provider configured not
+        to embed, not a failing upstream."""
         content = request_body(self.embedding_payload(inputs, model, dimensions))
-        parsed = await self._fetch_json("POST", self.embed_path, content)
+        try:
+            parsed = await self._fetch_json("POST", self.embed_path, content)
+        except UpstreamStatusError as error:
+            if error.upstream_status != _NOT_IMPLEMENTED:
+                raise
+            raise InvalidRequest(
+                f"provider {self.name!r} does not make embeddings ({error.detail})",
+                param="model",
+                code="embeddings_unsupported",
+            ) from None
         return self.parse_embeddings(parsed, len(inputs))
 
     async def list_models(self) -> list[str]:

@@ -202,6 +202,19 @@ async def test_a_provider_or_model_that_cannot_embed_is_a_400(
     assert "embed" in caught.value.message
 
 
+async def test_a_server_that_does_not_implement_embeddings_is_a_400(
+    openai_sdk: openai.AsyncOpenAI, upstreams: Upstreams
+) -> None:
+    upstreams.openai.config.embeddings_enabled = False
+    try:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await openai_sdk.embeddings.create(model=MODELS["openai"], input="a")
+    finally:
+        upstreams.openai.config.embeddings_enabled = True
+    assert caught.value.code == "embeddings_unsupported"
+    assert "does not support embeddings" in caught.value.message
+
+
 @pytest.mark.parametrize(
     ("model", "error", "code"),
     [

@@ -25,6 +25,16 @@ from .playback import Plan, early_fault, html_reply, make_plan, play_body
 from .scenarios import Scenario, SimulatorConfig, is_known_model, scenario_from_model
 
 Reply = tuple[int, bytes, list[tuple[str, str]]]
+NOT_SUPPORTED_BODY = orjson.dumps(
+    {
+        "error": {
+            "code": 501,
+            "message": "This server does not support embeddings. Start it with `--embeddings`",
+            "type": "not_supported_error",
+        }
+    }
+)
+"""What llama.cpp's server answers when it was started without `--embeddings`."""
 
 OPENAI_EMBEDDING_FIELDS = frozenset({"model", "input", "encoding_format", "dimensions", "user"})
 OLLAMA_EMBED_FIELDS = frozenset(

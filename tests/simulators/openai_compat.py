@@ -6,6 +6,7 @@ import secrets
 import time
 
 from .embeddings import (
+    NOT_SUPPORTED_BODY,
     EmbeddingRequestError,
     embeds,
     known,
@@ -148,6 +149,9 @@ class OpenAICompatSimulator(SimulatorServer):
         request = exchange.request
         if not self._authorized(exchange):
             await self._respond(exchange, self._unauthorized(exchange), completion)
+            return
+        if not self.config.embeddings_enabled:
+            await self._respond(exchange, (501, NOT_SUPPORTED_BODY, []))
             return
         try:
             embedding = parse_openai(request.body, self.config)

@@ -77,6 +77,9 @@ class SimulatorConfig:
     """Numbers in a vector when the request names no `dimensions`."""
     embedding_batch_limit: int = 2048
     """Inputs one embeddings request may carry."""
+    embeddings_enabled: bool = True
+    """False: the OpenAI-compatible simulator answers embeddings as llama.cpp's server does
+    without `--embeddings` (501)."""
     embedding_order_reversed: bool = False
     """OpenAI's `data` items sent last index first (their `index` still right)."""
     tool_name: str = "get_weather"
