@@ -165,3 +165,26 @@ async def test_a_failing_route_falls_back_and_a_slow_one_meets_the_deadline(
     assert (await timed_out.get_json())["error"]["code"] == "upstream_timeout"
     lines = [r.__dict__ for r in caplog.records if getattr(r, "http.route", None)]
     assert lines[0]["quart_llm.fallbacks"] == 2
+
+
+async def test_an_alias_serves_embeddings_from_its_deployments() -> None:
+    app = create_app(
+        {
+            "aliases": {
+                "embedder": {
+                    "strategy": "weighted",
+                    "deployments": [{"target": "mock/mock-fail-early"}, {"target": "mock/mock-1"}],
+                }
+            },
+            "providers": {"mock": {"retry": {"attempts": 0}}},
+        }
+    )
+    async with app.test_app():
+        client = app.test_client()
+        answers = [
+            await client.post("/v1/embeddings", json={**EMBED, "model": "embedder"}, headers=AUTH)
+            for _ in range(2)
+        ]
+    assert [answer.status_code for answer in answers] == [200, 200]
+    for answer in answers:
+        assert (await answer.get_json())["model"] == "mock/mock-1"
