@@ -59,13 +59,13 @@ class EmbeddingInput:
     base64: bool
 
 
-def embeds(config: SimulatorConfig, model: str) -> bool:
+def embeds(model: str) -> bool:
     """Whether `model` makes embeddings here (see the module's rule)."""
     return scenario_from_model(model) is not None or "embed" in model
 
 
 def known(config: SimulatorConfig, model: str, *, default_tag: str = "") -> bool:
-    return embeds(config, model) or is_known_model(config, model, default_tag=default_tag)
+    return embeds(model) or is_known_model(config, model, default_tag=default_tag)
 
 
 def _loads(body: bytes) -> dict[str, Any]:

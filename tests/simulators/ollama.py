@@ -104,7 +104,7 @@ class OllamaSimulator(SimulatorServer):
                 exchange, 404, f'model "{embedding.model}" not found, try pulling it first'
             )
             return
-        if not embeds(self.config, embedding.model):
+        if not embeds(embedding.model):
             await self._error(exchange, 400, f'"{embedding.model}" does not support embeddings')
             return
         plan = whole_plan(self.config, Scenario(request.scenario), embedding.model)

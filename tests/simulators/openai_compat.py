@@ -163,7 +163,7 @@ class OpenAICompatSimulator(SimulatorServer):
             return
         if not known(self.config, embedding.model):
             await self._respond(exchange, self._not_found(embedding.model), completion)
-        elif not embeds(self.config, embedding.model):
+        elif not embeds(embedding.model):
             message = "You are not allowed to generate embeddings from this model"
             await self._respond(exchange, (400, error_body(self.flavor, 400, message), []))
         else:
