@@ -5,7 +5,9 @@ the upstream's limit and reassembled in order, refusals and upstream failures.""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +21,7 @@ from tests.integration.gateway_with_simulators import (
     Upstreams,
     chat_requests,
     gateway_overrides,
+    posted,
     simulator_config,
 )
 from tests.simulators import OllamaSimulator, OpenAICompatSimulator
@@ -253,3 +256,27 @@ async def test_answers_carry_the_request_id_and_provider(upstreams: Upstreams) -
     assert response.headers["x-quart-llm-provider"] == "ollama"
     (sent,) = chat_requests(upstreams.ollama)
     assert sent.headers["x-request-id"] == "embed-17"
+
+
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+async def test_a_client_that_leaves_closes_every_upstream_request(
+    upstreams: Upstreams, provider: str
+) -> None:
+    """The inputs are split in two batches, both hanging upstream; the client gives up and
+    both upstream requests are closed, no task of the request left behind."""
+    simulator = upstreams.simulator(provider)
+    simulator.clear()
+    tasks_before = upstreams.gateway.task_count()
+    body = {"model": f"{provider}/sim/hang", "input": ["a"] * (BATCH + 1)}
+    async with httpx.AsyncClient(base_url=upstreams.gateway.base_url, timeout=0.5) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post("/v1/embeddings", json=body, headers=AUTH)
+    await posted(simulator, 2.0)
+    sent = chat_requests(simulator)
+    assert len(sent) == 2, "both batches were sent at once"
+    for recorded in sent:
+        await asyncio.to_thread(simulator.wait_for_client_close, recorded, 2.0)
+    deadline = time.monotonic() + 2
+    while upstreams.gateway.task_count() > tasks_before and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert upstreams.gateway.task_count() <= tasks_before, "a task outlived the request"
