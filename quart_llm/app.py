@@ -20,6 +20,7 @@ from quart_llm.web.blueprints import (
     admin_keys,
     admin_usage,
     chat,
+    embeddings,
     health,
     messages,
     metrics,
@@ -51,7 +52,17 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.extensions[SERVICES_KEY] = services
     RequestHooks(app, services)
     register_error_handlers(app)
-    for blueprint in (health, models, chat, messages, responses, usage, admin_keys, admin_usage):
+    for blueprint in (
+        health,
+        models,
+        chat,
+        embeddings,
+        messages,
+        responses,
+        usage,
+        admin_keys,
+        admin_usage,
+    ):
         app.register_blueprint(blueprint.blueprint)
     if settings.metrics.enabled:
         app.register_blueprint(metrics.blueprint)

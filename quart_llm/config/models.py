@@ -65,6 +65,17 @@ class CircuitSettings(StrictModel):
     strict: bool = False
 
 
+class EmbeddingSettings(StrictModel):
+    """What a provider embeds: `models` (empty: any model the upstream embeds with) when
+    `enabled`; a large input array goes upstream in requests of `batch_size` inputs, at most
+    `concurrency` of them at once, and is reassembled in order."""
+
+    enabled: bool = True
+    models: list[str] = Field(default_factory=list)
+    batch_size: PositiveInt = 128
+    concurrency: PositiveInt = 4
+
+
 class ProviderSettings(StrictModel):
     """One upstream: its kind, where it is, its key, time limits, retries and circuit."""
 
@@ -87,6 +98,7 @@ class ProviderSettings(StrictModel):
     http_referer: str | None = None
     app_title: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    embeddings: EmbeddingSettings = EmbeddingSettings()
 
     @field_validator("kind")
     @classmethod

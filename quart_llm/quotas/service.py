@@ -137,11 +137,14 @@ class QuotaService:
         model: str = "",
     ) -> Admission:
         """Decide the output limit, take a concurrency slot, reserve tokens and USD; raise 429
-        (or 503) when refused. `choices` is how many answers were asked for (`n`); `price` is
-        the dearest price the request may be charged at, None when `model` has none."""
+        (or 503) when refused. `choices` is how many answers were asked for (`n`); `max_tokens`
+        0 asks for no output (embeddings: the reservation is the prompt alone); `price` is the
+        dearest price the request may be charged at, None when `model` has none."""
         policy = self.policy(key_id)
         budgeted = self.enabled and bool(policy.tokens or policy.usd)
-        limit = max_tokens or (policy.default_max_tokens if budgeted else None)
+        limit = max_tokens
+        if limit is None and budgeted:
+            limit = policy.default_max_tokens
         cap = limit * choices if limit is not None else None
         admission = Admission(key_id, output_limit=limit, output_cap=cap)
         if not self.enabled:

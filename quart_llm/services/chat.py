@@ -1,14 +1,13 @@
 """The work behind the chat routes: route, admit, call the upstream, shape the answer, settle.
 
-A chat request is one `ChatCall`: routed and admitted once, with one `Deadline` for all its
-waits, answered by the first route that answers (retries and fallbacks), and settled exactly
-once however it ends, through `ChatCall.settle`: the real usage and cost replace the
-reservation (the cost, from `services/pricing`, also goes on the record). The
-upstream is asked for what was reserved: the call's request carries the output limit decided at
-admission, and a whole answer past it is cut here (a stream, in `chat_events`; the counting
-rules are in `streaming/output_limit`). A whole answer settles before it is sent; a stream
-settles when it ends (disconnects included). What the call learns goes into the request's
-record; the web layer finishes the record.
+A chat request is one `ChatCall`, an `UpstreamCall` (`services/upstream_call`): routed and
+admitted once, with one `Deadline` for all its waits, answered by the first route that answers
+(retries and fallbacks), and settled exactly once however it ends, through `settle`: the real
+usage and cost replace the reservation. The upstream is asked for what was reserved: the call's
+request carries the output limit decided at admission, and a whole answer past it is cut here
+(a stream, in `chat_events`; the counting rules are in `streaming/output_limit`). A whole
+answer settles before it is sent; a stream settles when it ends (disconnects included). What
+the call learns goes into the request's record; the web layer finishes the record.
 """
 
 from __future__ import annotations
@@ -19,24 +18,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from quart_llm.errors import PermissionDenied, UpstreamTimeout
-from quart_llm.lib.prices import to_micros
+from quart_llm.errors import UpstreamTimeout
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.observability.request_trace import AttemptRequest, input_messages
 from quart_llm.providers.answers import Completion, TokenUsage
 from quart_llm.providers.token_estimates import estimate_prompt_tokens, estimate_tokens_for_chars
-from quart_llm.quotas.service import Admission
-from quart_llm.quotas.stores.usage_counts import UsageRecord
 from quart_llm.routing.deadline import Deadline
 from quart_llm.routing.route import Route
-from quart_llm.routing.router import RoutePlan
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.services.container import Services
-from quart_llm.services.draining import shutting_down_error
 from quart_llm.services.keys import Principal
+from quart_llm.services.upstream_call import UpstreamCall, admitted
 from quart_llm.streaming.output_limit import FINISH_AT_LIMIT, capped_usage, text_over_limit
-
-PROVIDER_HEADER = "X-Quart-LLM-Provider"
 
 
 @dataclass(slots=True)
@@ -47,27 +40,16 @@ class WholeAnswer:
     headers: dict[str, str]
 
 
-@dataclass(slots=True)
-class ChatCall:
-    """One chat request from admission to settlement (made by `admit`): a place in the
-    process's capacity, then its quotas."""
+@dataclass(slots=True, kw_only=True)
+class ChatCall(UpstreamCall):
+    """One chat request from admission to settlement (made by `admit`)."""
 
-    services: Services
     request: ChatRequest
     """The request as the upstream gets it: with the output limit decided at admission."""
-    record: RequestRecord
-    plan: RoutePlan
-    prompt_estimate: int
-    admission: Admission
-    route: Route = field(init=False)
-    """The route planned first, then the one that answered."""
-    deadline: Deadline = field(init=False)
     completion_id: str = field(init=False)
-    settled: bool = False
 
     def __post_init__(self) -> None:
-        self.route = self.plan.routes[0]
-        self.deadline = Deadline.start(self.route.provider.settings.timeouts)
+        UpstreamCall.__post_init__(self)
         self.completion_id = "chatcmpl-" + self.services.ids.hex(12)
 
     @classmethod
@@ -81,58 +63,26 @@ class ChatCall:
         record.operation, record.requested_model = "chat", request.model
         record.provider = plan.routes[0].provider.name
         record.model = plan.routes[0].model
-        try:
-            refuse_unless_allowed(principal, request.model, plan.routes[0])
-        except BaseException:
-            services.router.settled(plan)
-            raise
         prompt_estimate = estimate_prompt_tokens(request.messages)
-        routes = [(route.provider.name, route.model) for route in plan.routes]
-        price = services.pricing.dearest(routes)
-        unpriced = services.pricing.unpriced(routes) if price is None else ""
-        try:
-            services.capacity.take()
-        except BaseException:
-            services.router.settled(plan)
-            raise
-        try:
-            admission = await services.quotas.admit(
-                principal.key_id,
-                prompt_estimate,
-                request.output_limit,
-                request.n or 1,
-                price=price,
-                model=unpriced,
-            )
-        except BaseException:
-            services.capacity.give_back()
-            services.router.settled(plan)
-            raise
-        request = request.with_output_limit(admission.output_limit)
-        return cls(services, request, record, plan, prompt_estimate, admission)
-
-    async def first_answer[T](
-        self, attempt: Callable[[Route, Deadline], Awaitable[T]], *, streamed: bool
-    ) -> T:
-        """What `attempt` gets from the first route that answers, noting which one did (each
-        attempt in a span of its own when tracing)."""
-        trace = self.record.trace
-        if trace is not None:
-            described = self._traced_request(trace.capture_content)
-            attempt = trace.traced(attempt, described, streamed=streamed)
-        started = self.record.upstream_started = time.perf_counter()
-        result, report = await self.services.attempter.first_answer(
-            self.plan.routes, self.deadline, attempt
+        admission = await admitted(
+            services,
+            principal,
+            plan,
+            request.model,
+            prompt_estimate,
+            request.output_limit,
+            request.n or 1,
         )
-        self.services.router.answered(self.plan, report.route, time.perf_counter() - started)
-        self.route = report.route
-        self.record.provider = report.route.provider.name
-        self.record.model = report.route.model
-        self.record.retries = report.retries
-        self.record.fallbacks = report.fallbacks
-        return result
+        return cls(
+            services=services,
+            request=request.with_output_limit(admission.output_limit),
+            record=record,
+            plan=plan,
+            prompt_estimate=prompt_estimate,
+            admission=admission,
+        )
 
-    def _traced_request(self, with_content: bool) -> AttemptRequest:
+    def traced_request(self, with_content: bool) -> AttemptRequest:
         """What the attempts' spans say of the request (its messages only `with_content`)."""
         request = self.request
         messages = None
@@ -153,94 +103,13 @@ class ChatCall:
             messages,
         )
 
-    async def settle(self, usage: TokenUsage | None) -> None:
-        """The one settlement of the call: its place in the process's capacity comes back,
-        and its quotas are settled with its usage and cost (usage None: nothing was
-        answered)."""
-        await self._settle(*self._charged(usage))
-
-    def settle_later(self, usage: TokenUsage | None) -> None:
-        """`settle` in the background, for endings that cannot wait for it (the cost is on
-        the record at once)."""
-        self.services.tasks.spawn(self._settle(*self._charged(usage)), "settle-chat")
-
-    def _charged(self, usage: TokenUsage | None) -> tuple[UsageRecord | None, int | None]:
-        """What the answering route's usage counts and costs (micro-dollars, None: unknown);
-        the cost goes on the record."""
-        if usage is None:
-            return None, None
-        provider, model = self.route.provider.name, self.route.model
-        cost = self.services.pricing.cost(
-            provider, model, usage.prompt_tokens, usage.completion_tokens, usage.cost
-        )
-        self.record.cost_usd = None if cost is None else float(cost)
-        entry = UsageRecord(
-            provider=provider,
-            model=model,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            estimated=usage.estimated,
-        )
-        return entry, None if cost is None else to_micros(cost)
-
-    async def _settle(self, entry: UsageRecord | None, cost_micros: int | None) -> None:
-        if not self.settled:
-            self.settled = True
-            self.services.capacity.give_back()
-            self.services.router.settled(self.plan)
-        await self.services.quotas.finish(self.admission, entry, cost_micros)
-
-    def abandoned(self) -> None:
-        """The client went away before the answer: the upstream has been sent the prompt, so
-        the prompt is charged (an estimate, marked as one) and the record says so."""
-        usage = TokenUsage(self.prompt_estimate, 0, estimated=True)
-        self.record.usage = usage
-        self.record.outcome = "client_gone"
-        self.settle_later(usage)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """The headers every answer of this call carries."""
-        return {PROVIDER_HEADER: self.route.provider.name, **self.admission.headers}
-
-
-def refuse_unless_allowed(principal: Principal, requested: str, route: Route) -> None:
-    """403 `model_not_allowed` unless the key's allowed models match the model asked for or
-    the provider/model it resolved to (`ApiKey.allows_model`)."""
-    key = principal.key
-    if key is None or key.allows_model(requested, f"{route.provider.name}/{route.model}"):
-        return
-    raise PermissionDenied(
-        "This API key may not use this model (see its allowed_models).",
-        code="model_not_allowed",
-        param="model",
-    )
-
 
 async def complete_chat(
     services: Services, principal: Principal, request: ChatRequest, record: RequestRecord
 ) -> WholeAnswer:
     """A whole answer; at shutdown, one still waiting when the grace period ends is a 503."""
     call = await ChatCall.admit(services, principal, request, record)
-    task = asyncio.current_task()
-    if task is not None:
-        services.drainer.add_answer(task)
-    try:
-        completion = await call.first_answer(whole_answer_attempt(call.request), streamed=False)
-    except asyncio.CancelledError:
-        if task is not None and services.drainer.forced:
-            call.settle_later(None)
-            task.uncancel()
-            raise shutting_down_error() from None
-        call.abandoned()
-        raise
-    except BaseException:
-        call.settle_later(None)
-        raise
-    finally:
-        record.upstream_seconds = time.perf_counter() - (record.upstream_started or 0.0)
-        if task is not None:
-            services.drainer.remove_answer(task)
+    completion = await call.whole_answer(whole_answer_attempt(call.request))
     usage, record.output_cut = _held_to_limit(
         completion, call.prompt_estimate, call.admission.output_cap
     )

@@ -315,3 +315,27 @@ async def test_tracing_is_off_by_default_and_sends_nothing_upstream() -> None:
             gateway.stop()
         (received,) = chat_requests(upstream)
     assert "traceparent" not in received.headers
+
+
+async def test_embeddings_have_an_embeddings_attempt_span(traced: Traced) -> None:
+    traceparent, trace_id, _ = new_traceparent()
+    traced.upstream.clear()
+    async with httpx.AsyncClient(base_url=traced.gateway.base_url, timeout=30) as client:
+        response = await client.post(
+            "/v1/embeddings",
+            headers={**AUTH, "traceparent": traceparent},
+            json={"model": "sim/text-embedding-3-small", "input": ["a b", "c"], "dimensions": 4},
+        )
+    assert response.status_code == 200
+    server, (attempt,) = spans_of(traced, trace_id)
+    assert server.attributes is not None
+    assert server.attributes["gen_ai.operation.name"] == "embeddings"
+    assert attempt.name == "embeddings text-embedding-3-small"
+    attributes = attempt.attributes
+    assert attributes is not None
+    assert attributes["gen_ai.operation.name"] == "embeddings"
+    assert attributes["gen_ai.request.encoding_formats"] == ("float",)
+    assert attributes["gen_ai.embeddings.dimension.count"] == 4
+    assert attributes["gen_ai.usage.input_tokens"] == response.json()["usage"]["prompt_tokens"]
+    (received,) = [r for r in traced.upstream.requests if r.path.endswith("/embeddings")]
+    assert received.headers["traceparent"] == f"00-{trace_id}-{span_id(attempt)}-01"

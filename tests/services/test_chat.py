@@ -18,10 +18,11 @@ from quart_llm.observability.request_ids import current_request_id
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.providers.answers import Completion
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.services.chat import PROVIDER_HEADER, complete_chat
+from quart_llm.services.chat import complete_chat
 from quart_llm.services.chat_streaming import EventStream, stream_chat
 from quart_llm.services.container import Services, build_services
 from quart_llm.services.keys import Principal
+from quart_llm.services.upstream_call import PROVIDER_HEADER
 
 CALLER = Principal(key_id="key_caller")
 HELLO = [{"role": "user", "content": "Hello there"}]

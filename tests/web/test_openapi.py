@@ -56,6 +56,7 @@ def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
         ("/v1/models", "get"): "list_models",
         ("/v1/chat/completions", "post"): "create_chat_completion",
         ("/v1/chat/stream", "post"): "stream_chat_completion",
+        ("/v1/embeddings", "post"): "create_embedding",
         ("/v1/messages", "post"): "create_anthropic_message",
         ("/v1/messages/count_tokens", "post"): "count_anthropic_message_tokens",
         ("/v1/responses", "post"): "create_model_response",
