@@ -104,21 +104,7 @@ def build_services(settings: Settings) -> Services:
     tracing = None
     if tracing_wanted(settings.tracing, os.environ):
         tracing = Tracing(settings.tracing, version)
-    keys = KeyRegistry(settings.api_keys, settings.limits.keys)
-    quotas = QuotaService(
-        build_quota_store(settings.redis_url, settings.redis_key_prefix),
-        settings.limits,
-        on_store_failure=metrics.quota_store_failures.inc,
-        key_quotas=keys.quota_of,
-    )
-    refresher = KeyRefresher(
-        keys,
-        database,
-        settings.keys,
-        settings.redis_url,
-        settings.redis_key_prefix,
-        on_failure=metrics.key_refresh_failures.inc,
-    )
+    keys, refresher, quotas = _keys_and_quotas(settings, database, metrics)
     return Services(
         settings=settings,
         keys=keys,
@@ -148,3 +134,26 @@ def build_services(settings: Settings) -> Services:
         tracing=tracing,
         ids=ids,
     )
+
+
+def _keys_and_quotas(
+    settings: Settings, database: Database, metrics: GatewayMetrics
+) -> tuple[KeyRegistry, KeyRefresher, QuotaService]:
+    """The keys held in memory, what keeps them current, and the quotas, which ask the keys
+    for each key's own tier and budgets."""
+    keys = KeyRegistry(settings.api_keys, settings.limits.keys)
+    quotas = QuotaService(
+        build_quota_store(settings.redis_url, settings.redis_key_prefix),
+        settings.limits,
+        on_store_failure=metrics.quota_store_failures.inc,
+        key_quotas=keys.quota_of,
+    )
+    refresher = KeyRefresher(
+        keys,
+        database,
+        settings.keys,
+        settings.redis_url,
+        settings.redis_key_prefix,
+        on_failure=metrics.key_refresh_failures.inc,
+    )
+    return keys, refresher, quotas

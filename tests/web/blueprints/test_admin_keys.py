@@ -338,3 +338,21 @@ async def test_the_secret_is_never_logged(
     assert caplog.records
     assert created["secret"] not in caplog.text
     assert created["secret"][4:] not in caplog.text
+
+
+async def test_model_not_allowed_on_embeddings(client: QuartClient) -> None:
+    created = await create(client, allowed_models=["ollama/*"])
+    refused = await client.post(
+        "/v1/embeddings",
+        json={"model": "mock/mock-1", "input": "hi"},
+        headers=bearer(created["secret"]),
+    )
+    assert refused.status_code == 403
+    assert (await refused.get_json())["error"]["code"] == "model_not_allowed"
+    allowed = await create(client, allowed_models=["mock/*"])
+    answer = await client.post(
+        "/v1/embeddings",
+        json={"model": "mock/mock-1", "input": "hi"},
+        headers=bearer(allowed["secret"]),
+    )
+    assert answer.status_code == 200
