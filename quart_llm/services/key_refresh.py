@@ -35,6 +35,8 @@ logger = logging.getLogger("quart_llm.keys")
 OVERLAP = timedelta(seconds=5)
 _WARN_EVERY_SECONDS = 10.0
 _RESUBSCRIBE_SECONDS = 1.0
+_PUBLISH_SECONDS = 2.0
+"""A Redis that hangs holds an admin request this long at most (the polls still come)."""
 
 
 def changes_channel(prefix: str) -> str:
@@ -79,6 +81,11 @@ class KeyRefresher:
         self._redis: Redis | None = None
 
     @property
+    def subscribed(self) -> bool:
+        """Whether changes announced on Redis reach this replica now."""
+        return self._subscribed
+
+    @property
     def table(self) -> ApiKeyTable:
         return ApiKeyTable(self.database.engine)
 
@@ -109,7 +116,7 @@ class KeyRefresher:
         if self._redis is None:
             return
         try:
-            await self._redis.publish(self.channel, key_id)
+            await asyncio.wait_for(self._redis.publish(self.channel, key_id), _PUBLISH_SECONDS)
         except Exception as exc:
             logger.warning("key change not published: %s", type(exc).__name__)
 
@@ -176,5 +183,7 @@ class KeyRefresher:
             except Exception as exc:
                 if self._subscribed:
                     logger.warning("key changes unsubscribed (%s): polling", type(exc).__name__)
-            self._subscribed = False
+            if self._subscribed:
+                self._subscribed = False
+                self._wake.set()  # the poll waiting at the slow rate takes up the fast one
             await asyncio.sleep(_RESUBSCRIBE_SECONDS)

@@ -22,9 +22,9 @@ from quart_llm.services.keys import key_id_for_digest
 from quart_llm.store.api_keys import ApiKey, ApiKeyTable
 from quart_llm.store.database import Database
 from tests.support.postgres_server import PostgresServer, postgres_server
-from tests.support.redis_server import redis_prefix, redis_url
+from tests.support.redis_server import RedisServer, redis_prefix, redis_server, redis_url
 
-__all__ = ["postgres_server", "redis_prefix", "redis_url"]
+__all__ = ["postgres_server", "redis_prefix", "redis_server", "redis_url"]
 SECRET = "qlm-replica-secret"
 FAST = KeysSettings(poll_seconds=0.1, safety_poll_seconds=0.1, full_reload_seconds=60)
 PUBSUB_ONLY = KeysSettings(poll_seconds=30, safety_poll_seconds=30, full_reload_seconds=60)
@@ -117,7 +117,7 @@ async def test_redis_pub_sub_tells_the_other_replica_at_once(
     await a.start()
     await b.start()
     try:
-        await within(2.0, lambda: a.refresher._subscribed)
+        await within(2.0, lambda: a.refresher.subscribed)
         key = stored_key()
         await ApiKeyTable(b.database.engine).insert(key)
         await b.refresher.announce(key.id)
@@ -125,6 +125,29 @@ async def test_redis_pub_sub_tells_the_other_replica_at_once(
         await ApiKeyTable(b.database.engine).revoke(key.id, datetime.now(UTC))
         await b.refresher.announce(key.id)
         await within(1.0, lambda: not a.accepts(SECRET))
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_a_redis_outage_never_fails_a_change(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """The change is committed and in force here; the others' polls find it (fast while
+    their subscription is down)."""
+    setting = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    a = Replica(setting, PUBSUB_ONLY, redis_server.url, "outage")
+    b = Replica(setting, KeysSettings(poll_seconds=0.1, safety_poll_seconds=30), redis_server.url)
+    await a.start()
+    await b.start()
+    try:
+        await within(2.0, lambda: b.refresher.subscribed)
+        await asyncio.to_thread(redis_server.stop)
+        key = stored_key()
+        await ApiKeyTable(a.database.engine).insert(key)
+        await a.refresher.announce(key.id)
+        assert a.accepts(SECRET)
+        await within(5.0, lambda: b.accepts(SECRET))
     finally:
         await a.stop()
         await b.stop()
