@@ -34,7 +34,7 @@ from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.usage_records import UsageRecord, usage_record_of, with_datetime
 from quart_llm.services.usage_spill import SpillFile
 from quart_llm.store.database import Database, is_in_memory
-from quart_llm.store.usage_queries import insert_records
+from quart_llm.store.usage_queries import database_answers, insert_records
 
 logger = logging.getLogger("quart_llm.usage")
 DEFAULT_SPILL_PATH = DATA_PATH / "usage_spill.jsonl"
@@ -166,26 +166,52 @@ class UsageRecorder:
             return
         loop = asyncio.get_running_loop()
         timeout = self.settings.write_timeout_seconds * 4
+        refused: list[int] = []
 
         def write(records: list[UsageRecord]) -> None:
             for start in range(0, len(records), self.settings.batch_size):
                 batch = records[start : start + self.settings.batch_size]
-                future = asyncio.run_coroutine_threadsafe(
-                    insert_records(self.database.engine, batch), loop
-                )
-                future.result(timeout)
+                future = asyncio.run_coroutine_threadsafe(self._replay_batch(batch), loop)
+                refused.append(future.result(timeout))
 
         try:
-            replayed, skipped = await asyncio.to_thread(self.spill.replay, write)
+            taken, skipped = await asyncio.to_thread(self.spill.replay, write)
         except Exception as exc:  # the database failed again: the file waits for the next try
             logger.warning("usage records: replay failed (%s); will retry", type(exc).__name__)
             self._database_down = True
             return
-        self._counted("replayed").inc(replayed)
-        if skipped:
-            self._dropped(skipped)
-        if replayed:
-            logger.info("usage records: %d replayed from %s", replayed, self.spill.path)
+        self._counted("replayed").inc(taken - sum(refused))
+        if skipped or sum(refused):
+            self._dropped(skipped + sum(refused))
+        if taken:
+            logger.info("usage records: %d replayed from %s", taken - sum(refused), self.spill.path)
+
+    async def _replay_batch(self, batch: list[UsageRecord]) -> int:
+        """Insert a batch of the spill file; how many of its records the database refused for
+        what they hold. A batch that fails while the database answers is tried again record by
+        record, and a record still refused is dropped (counted, logged): one bad line must not
+        hold the whole file back forever. A database that does not answer fails the replay."""
+        engine = self.database.engine
+        try:
+            await insert_records(engine, batch)
+            return 0
+        except Exception:
+            if not await database_answers(engine):
+                raise
+        refused = 0
+        for record in batch:
+            try:
+                await insert_records(engine, [record])
+            except Exception as exc:
+                if not await database_answers(engine):
+                    raise
+                logger.error(
+                    "usage records: record %s refused by the database (%s); dropped",
+                    record.get("record_id"),
+                    type(exc).__name__,
+                )
+                refused += 1
+        return refused
 
     def _dropped(self, count: int) -> None:
         self._counted("dropped").inc(count)
@@ -193,6 +219,7 @@ class UsageRecorder:
         now = time.monotonic()
         if now - self._last_drop_log >= _DROP_LOG_SECONDS:
             logger.error(
-                "usage records: %d dropped (buffer full or spill failed)", self._dropped_since_log
+                "usage records: %d dropped (buffer full, spill failed or refused)",
+                self._dropped_since_log,
             )
             self._dropped_since_log, self._last_drop_log = 0, now

@@ -93,6 +93,16 @@ async def insert_records(engine: AsyncEngine, rows: Sequence[Mapping[str, Any]])
         await connection.execute(statement, [storable(row) for row in rows])
 
 
+async def database_answers(engine: AsyncEngine) -> bool:
+    """Whether the database answers a trivial query now."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(select(1))
+    except Exception:  # any failure means no
+        return False
+    return True
+
+
 def storable(row: Mapping[str, Any]) -> dict[str, Any]:
     """`row` as every database takes it: text cut to its column's length, without NUL
     characters or lone surrogates (which PostgreSQL refuses). Some of it comes from clients

@@ -213,3 +213,18 @@ async def test_a_database_in_memory_never_takes_the_spill_file(tmp_path: Path) -
     await database.stop()
     assert harness.counted("replayed") == 0
     assert spill.has_records()
+
+
+async def test_a_record_the_database_refuses_is_dropped_not_replayed_forever(
+    stoppable_database: Database, tmp_path: Path
+) -> None:
+    """A spill line the database refuses for what it holds (edited by hand here: a status that
+    is no number) is dropped and counted; the good records of its batch are stored."""
+    spill = SpillFile(tmp_path / "spill.jsonl")
+    spill.append([usage_record(1), usage_record(2) | {"status": "not a number"}, usage_record(3)])
+    harness = Harness(stoppable_database, spill.path)
+    await harness.recorder.start()
+    await harness.recorder.stop()
+    assert await harness.stored() == ["req_1", "req_3"]
+    assert (harness.counted("replayed"), harness.counted("dropped")) == (2, 1)
+    assert not spill.has_records()
