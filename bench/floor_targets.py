@@ -115,6 +115,23 @@ def _surface(figures: Mapping[str, float], measure: str, route: str, kind: str) 
     )
 
 
+def _paced(figures: Mapping[str, float]) -> TargetResult:
+    """Stall-free N against the floor's; a floor stall-free at no rung (the machine could not
+    hold even the lowest) proves nothing, so the target is then not measured, never a pass."""
+    result = _judged(
+        "3 paced stall-free N",
+        "≥ floor's N",
+        _pair(figures, PACED),
+        lambda value: f"{value:.0f}",
+        lambda base, ours: (f"{ours - base:+.0f}", ours >= base),
+    )
+    if figures.get(figure(PACED, "floor")) == 0:
+        return TargetResult(
+            result.target, result.rule, "none", result.gateway, "", NOT_MEASURED + " (floor: none)"
+        )
+    return result
+
+
 def evaluate(figures: Mapping[str, float]) -> list[TargetResult]:
     """Every target of the issue, in its order."""
     results = [
@@ -132,13 +149,7 @@ def evaluate(figures: Mapping[str, float]) -> list[TargetResult]:
             lambda value: rate(value, "events/s"),
             _at_least(STREAMED_RATIO),
         ),
-        _judged(
-            "3 paced stall-free N",
-            "≥ floor's N",
-            _pair(figures, PACED),
-            lambda value: f"{value:.0f}",
-            lambda base, ours: (f"{ours - base:+.0f}", ours >= base),
-        ),
+        _paced(figures),
         _judged(
             "4 memory per idle stream",
             f"≤ floor + {MEMORY_MARGIN_KIB:g} KiB",

@@ -58,6 +58,11 @@ def test_a_target_without_the_floor_is_not_measured_never_a_pass() -> None:
     assert results["1 whole answers c=32"] == NOT_MEASURED
 
 
+def test_paced_streams_against_a_floor_stall_free_at_no_rung_prove_nothing() -> None:
+    results = _by_target({figure(PACED, "floor"): 0.0, figure(PACED, "gateway"): 0.0})
+    assert results["3 paced stall-free N"].startswith(NOT_MEASURED)
+
+
 def test_the_section_has_one_line_per_target() -> None:
     results = evaluate({})
     table = render_targets(results)
