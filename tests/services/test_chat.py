@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -161,6 +163,17 @@ async def test_a_stream_ends_once_accounted_then_closed(services: Services) -> N
     assert services.drainer.in_flight == 0
     await settled(services)
     assert await usage_of(services) == {"requests": 1, "by_model": {"mock/mock-1"}}
+
+
+async def test_an_open_stream_keeps_no_copy_of_its_request(services: Services) -> None:
+    request = chat()
+    gone = weakref.ref(request.messages[0])
+    stream = await stream_chat(services, CALLER, request, record(), include_usage=True)
+    del request
+    gc.collect()
+    assert gone() is None, "the stream outlives its request's objects"
+    body = await read_all(stream)
+    assert body.endswith(b"data: [DONE]\n\n")
 
 
 @pytest.mark.parametrize(

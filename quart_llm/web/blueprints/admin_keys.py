@@ -4,7 +4,7 @@ only; the work is `services.key_admin`)."""
 from __future__ import annotations
 
 from quart import Response
-from quart_schema import document_response, validate_querystring, validate_request
+from quart_schema import document_response, validate_querystring
 
 from quart_llm.schemas.admin_keys import (
     CreatedKey,
@@ -17,6 +17,7 @@ from quart_llm.schemas.admin_keys import (
 from quart_llm.web.admin_auth import admin_blueprint
 from quart_llm.web.context import current_services
 from quart_llm.web.openapi_provider import document_errors
+from quart_llm.web.request_validation import validate_request
 from quart_llm.web.responses import json_response
 
 blueprint = admin_blueprint("admin_keys", __name__)

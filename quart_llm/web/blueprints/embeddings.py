@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response
-from quart_schema import document_response, tag, validate_request
+from quart_schema import document_response, tag
 
 from quart_llm.schemas.embeddings import EmbeddingsRequest, EmbeddingsResponse
 from quart_llm.services.embeddings import create_embeddings
 from quart_llm.web.auth import current_principal
 from quart_llm.web.context import current_record, current_services
 from quart_llm.web.openapi_provider import document_errors
+from quart_llm.web.request_validation import validate_request
 from quart_llm.web.responses import json_response
 
 blueprint = Blueprint("embeddings", __name__)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response
-from quart_schema import document_response, tag, validate_request
+from quart_schema import document_response, tag
 
 from quart_llm.schemas.responses_request import CreateResponseRequest
 from quart_llm.schemas.responses_response import (
@@ -15,6 +15,7 @@ from quart_llm.services.responses_api import create_response, stream_response
 from quart_llm.web.auth import current_principal
 from quart_llm.web.context import current_record, current_services
 from quart_llm.web.openapi_provider import document_errors, streams_events
+from quart_llm.web.request_validation import validate_request
 from quart_llm.web.responses import event_stream_response, json_response
 
 blueprint = Blueprint("responses", __name__)
