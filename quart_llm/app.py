@@ -16,7 +16,9 @@ from quart_llm.server import http2, http11_errors
 from quart_llm.services.container import Services, build_services
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
 from quart_llm.web.blueprints import (
+    admin_status,
     chat,
+    console,
     health,
     messages,
     metrics,
@@ -48,7 +50,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.extensions[SERVICES_KEY] = services
     RequestHooks(app, services)
     register_error_handlers(app)
-    for blueprint in (health, models, chat, messages, responses, usage):
+    for blueprint in (health, models, chat, messages, responses, usage, admin_status, console):
         app.register_blueprint(blueprint.blueprint)
     if settings.metrics.enabled:
         app.register_blueprint(metrics.blueprint)

@@ -1,0 +1,34 @@
+"""`GET /admin/v1/status`: what this gateway process carries right now (admin keys only)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+from quart_rate_limiter import rate_exempt
+from quart_schema import document_response, security_scheme, tag
+
+from quart_llm.schemas.gateway_status import GatewayStatus
+from quart_llm.services.gateway_status import gateway_status
+from quart_llm.web.auth import admin
+from quart_llm.web.context import current_services
+from quart_llm.web.openapi_provider import document_errors
+from quart_llm.web.responses import json_response
+
+blueprint = Blueprint("admin_status", __name__)
+
+
+@blueprint.get("/admin/v1/status")
+@rate_exempt
+@admin
+@security_scheme([{"adminAuth": []}])
+@tag(["admin"])
+@document_response(GatewayStatus, 200)
+@document_errors(401)
+async def get_status() -> Response:
+    """Report how busy this gateway process is, and with what.
+
+    Chat requests in flight against `max_inflight`, open streams by provider, the quota
+    store (its kind, whether it answers a PING now, its failure policy and failed calls) and
+    each alias's deployments (weight, requests in flight, latency). Counts are this process's
+    own: behind a load balancer, each replica reports itself. Needs an admin key.
+    """
+    return json_response(await gateway_status(current_services()))
