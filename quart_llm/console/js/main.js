@@ -15,7 +15,7 @@ let leave = null;
 function currentPage() {
   const name = location.hash.replace(/^#/, "");
   if (name === "signin" || !signedIn()) return "signin";
-  return name in PAGES ? name : key("api") ? "playground" : "keys";
+  return name in PAGES ? name : key("api") ? "playground" : "status";
 }
 
 function show() {
@@ -52,21 +52,13 @@ function signOut() {
   show();
 }
 
-/** What kind of key `token` is: an API key opens /v1/models, an admin key /admin/v1/status. */
-async function kindOf(token) {
-  try {
-    await send("/v1/models", { token });
-    return "api";
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 401) throw error;
-  }
-  try {
-    await send("/admin/v1/status", { token });
-    return "admin";
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return null;
-    throw error;
-  }
+/** The route that only a key of `kind` opens: a wrong key is refused with a 401. */
+const CHECKS = { api: "/v1/models", admin: "/admin/v1/status" };
+
+function kindChoice(kind, label, checked) {
+  const id = `signin-kind-${kind}`;
+  return h("div", { class: "choice" },
+    h("input", { type: "radio", name: "kind", id, value: kind, checked }), h("label", { for: id }, label));
 }
 
 function renderSignIn(container) {
@@ -79,6 +71,8 @@ function renderSignIn(container) {
     h("p", {}, "Use an API key (playground, your usage) or an admin key (keys, all usage, "
       + "gateway status); add the other one afterwards to use both. Keys stay in this tab's "
       + "session storage and are sent only to this gateway."),
+    h("fieldset", { class: "choices" }, h("legend", {}, "This key is"),
+      kindChoice("api", "an API key", !key("api")), kindChoice("admin", "an admin key", Boolean(key("api")))),
     field("Key", input),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Sign in")),
     message);
@@ -86,17 +80,17 @@ function renderSignIn(container) {
     event.preventDefault();
     const token = input.value.trim();
     replace(message, notice("info", "Checking the key…"));
+    const kind = form.elements.kind.value;
     try {
-      const kind = await kindOf(token);
-      if (kind === null) {
-        replace(message, notice("error", "This gateway knows no API key or admin key like this one."));
-        return;
-      }
+      await send(CHECKS[kind], { token });
       remember(kind, token);
-      location.hash = kind === "api" ? "#playground" : "#keys";
+      location.hash = kind === "api" ? "#playground" : "#status";
       show();
     } catch (error) {
-      replace(message, notice("error", error.describe ? error.describe() : String(error)));
+      const refused = error instanceof ApiError && error.status === 401;
+      replace(message, notice("error", refused
+        ? `This gateway refused the key as ${kind === "api" ? "an API key" : "an admin key"} (401).`
+        : error.describe ? error.describe() : String(error)));
     }
   });
   container.append(form);
