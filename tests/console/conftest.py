@@ -41,7 +41,9 @@ def console_settings(simulator: OpenAICompatSimulator) -> dict[str, Any]:
         "api_keys": [API_KEY],
         "admin_keys": [ADMIN_KEY],
         "default_provider": "mock",
-        "health": {"cache_seconds": 3600},
+        # Probed again every second: one slow first probe on a loaded machine is not the
+        # state the Status page shows for the whole module.
+        "health": {"cache_seconds": 1, "probe_timeout_seconds": 5},
         "providers": {
             "mock": {
                 "kind": "mock",

@@ -23,7 +23,7 @@ def test_status_shows_providers_breakers_and_load(console: ConsolePage) -> None:
     providers = page.locator("#status-providers")
     for name in ("mock", "sim"):
         row = providers.locator(f"tr[data-provider={name}]")
-        expect(row).to_contain_text("reachable")
+        expect(row).to_contain_text("reachable", timeout=15_000)
         expect(row).to_contain_text("closed")
     expect(page.locator("#status-overall")).to_have_text("ok")
     load = page.locator("#status-load")
@@ -118,7 +118,7 @@ def _requests_today(gateway: Gateway, today: str, at_least: int) -> int:
         report = httpx.get(
             f"{gateway.base_url}/v1/usage", params={"group_by": "day"}, headers=_bearer()
         ).json()["report"]
-        count = sum(row["requests"] for row in report["rows"] if row["group"] == today)
+        count = sum(int(row["requests"]) for row in report["rows"] if row["group"] == today)
         if count >= at_least or time.monotonic() > deadline:
             return count
         time.sleep(0.05)
