@@ -1,5 +1,5 @@
 """The Status, Keys and Usage pages in a real browser. Keys and Usage call issue 16's admin
-API: their tests run as soon as it is on main (`needs_admin_api`)."""
+API: their tests run as soon as it is on main (`needs_keys_api`, `needs_usage_api`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect
 
-from tests.console.conftest import ADMIN_KEY, API_KEY, ConsolePage, Gateway, needs_admin_api
+from tests.console.conftest import (
+    ADMIN_KEY,
+    API_KEY,
+    ConsolePage,
+    Gateway,
+    needs_keys_api,
+    needs_usage_api,
+)
 
 CHAT = {"model": "mock/mock-1", "messages": [{"role": "user", "content": "count me"}]}
 
@@ -44,7 +51,7 @@ def test_status_without_an_admin_key_shows_health_only(console: ConsolePage) -> 
     assert console.errors == []
 
 
-@needs_admin_api
+@needs_keys_api
 def test_a_key_created_in_the_page_works_until_revoked_there(
     console: ConsolePage, gateway: Gateway
 ) -> None:
@@ -73,7 +80,7 @@ def test_a_key_created_in_the_page_works_until_revoked_there(
     assert console.foreign_requests() == []
 
 
-@needs_admin_api
+@needs_usage_api
 def test_the_usage_chart_shows_the_requests_just_made(
     console: ConsolePage, gateway: Gateway, tmp_path: Path
 ) -> None:
