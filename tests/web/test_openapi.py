@@ -60,6 +60,7 @@ def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
         ("/v1/messages/count_tokens", "post"): "count_anthropic_message_tokens",
         ("/v1/responses", "post"): "create_model_response",
         ("/v1/usage", "get"): "get_usage",
+        ("/admin/v1/status", "get"): "get_gateway_status",
     }
 
 

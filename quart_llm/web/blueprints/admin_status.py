@@ -23,7 +23,7 @@ blueprint = Blueprint("admin_status", __name__)
 @tag(["admin"])
 @document_response(GatewayStatus, 200)
 @document_errors(401)
-async def get_status() -> Response:
+async def get_gateway_status() -> Response:
     """Report how busy this gateway process is, and with what.
 
     Chat requests in flight against `max_inflight`, open streams by provider, the quota
