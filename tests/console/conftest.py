@@ -17,12 +17,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
+from quart_llm.services.keys import key_id_for_key
 from tests.integration.gateway_with_simulators import NO_RESILIENCE, TIMEOUTS, UPSTREAM_KEY
 from tests.simulators import OpenAICompatSimulator, SimulatorConfig
 from tests.support.gateway_process import GatewayProcess
 
 CHROMIUM = "/usr/bin/chromium"
 API_KEY = "console-test-key"
+TIGHT_KEY = "console-test-tight-key"
+"""An API key whose daily token budget no answer fits: every chat is refused with a 429."""
 ADMIN_KEY = "console-test-admin-key"
 MOCK_TOKENS_PER_SECOND = 20.0
 """The mock's pace: its ~12-token answer streams over about half a second, many frames."""
@@ -40,7 +43,11 @@ needs_usage_api = pytest.mark.skipif(
 
 def console_settings(simulator: OpenAICompatSimulator) -> dict[str, Any]:
     return {
-        "api_keys": [API_KEY],
+        "api_keys": [API_KEY, TIGHT_KEY],
+        "limits": {
+            "tiers": {"tight": {"tokens": [{"count": 10, "period_seconds": 86_400}]}},
+            "keys": {key_id_for_key(TIGHT_KEY): "tight"},
+        },
         "admin_keys": [ADMIN_KEY],
         "default_provider": "mock",
         # Probed again every second: one slow first probe on a loaded machine is not the
@@ -77,7 +84,7 @@ class Gateway:
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
     config = SimulatorConfig(first_token_delay=0.05, token_interval=0.02, api_key=UPSTREAM_KEY)
-    config.known_models = [*config.known_models, "paced"]
+    config.known_models = [*config.known_models, "paced", "error-before-stream"]
     with OpenAICompatSimulator(config, flavor="openai") as simulator:
         process = GatewayProcess(console_settings(simulator))
         process.start()

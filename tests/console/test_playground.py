@@ -7,9 +7,10 @@ import re
 import time
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import ADMIN_KEY, API_KEY, ConsolePage, Gateway
+from tests.console.conftest import ADMIN_KEY, API_KEY, TIGHT_KEY, ConsolePage, Gateway
 from tests.integration.gateway_with_simulators import chat_requests
 from tests.simulators import RecordedRequest
 
@@ -112,11 +113,23 @@ def test_a_failure_mid_stream_is_shown_as_one(console: ConsolePage) -> None:
     assert console.errors == []
 
 
-def test_a_refused_request_shows_its_status_and_code(console: ConsolePage) -> None:
+@pytest.mark.parametrize(
+    ("key", "model", "shown"),
+    [
+        (TIGHT_KEY, "mock/mock-1", "Quota or rate limit reached (429 tokens_limit_exceeded)"),
+        (API_KEY, "mock/mock-fail-early", "Unavailable (503 upstream_unavailable)"),
+        (API_KEY, "sim/error-before-stream", "Upstream failed (502"),
+    ],
+)
+def test_a_refused_request_shows_what_it_is(
+    console: ConsolePage, key: str, model: str, shown: str
+) -> None:
     page = console.page
-    console.sign_in(API_KEY)
-    ask(console, "mock/mock-fail-early", "fail before")
-    expect(page.locator("#pg-status").get_by_role("alert")).to_contain_text("(503")
+    console.sign_in(key)
+    ask(console, model, "refuse me")
+    expect(page.locator("#pg-status").get_by_role("alert")).to_contain_text(shown)
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    expect(page.locator("#pg-stats [data-stat=request-id]")).to_have_text("\u2013")
 
 
 def test_an_admin_key_alone_is_sent_to_the_api_key_sign_in_for_the_playground(
