@@ -31,6 +31,9 @@ function show() {
   main.replaceChildren();
   leave = name === "signin" ? renderSignIn(main) : PAGES[name].render(main) || null;
   document.title = `${name === "signin" ? "Sign in" : PAGES[name].title} · quart_llm console`;
+  // A new page takes the focus (a screen reader reads it; Tab goes on into it, Shift+Tab back
+  // to the navigation), unless it put the focus on a field of its own.
+  if (!main.contains(document.activeElement)) main.focus();
 }
 
 function renderWho() {
