@@ -7,6 +7,9 @@ import { sseData } from "./sse.js";
 
 export const title = "Playground";
 
+/** Waits before each look for an answer's usage record (its cost). */
+const RECORD_WAITS_MS = [250, 500, 1000, 2000];
+
 /** The conversation so far, kept while the tab lives (the page may be left and come back). */
 const conversation = [];
 
@@ -173,18 +176,30 @@ class Playground {
     run.error = described;
   }
 
-  /** The answer's cost from its usage record (admin API), when the stream did not carry it. */
+  /**
+   * The answer's cost from its usage record (GET /admin/v1/requests, so with an admin key
+   * only), when the stream did not carry it. Records are written in batches, a moment after
+   * the answer: looked for a few times.
+   */
   async costFromRecord(run) {
     if (!key("admin")) return;
+    run.costPending = true;
+    this.showStats(run);
     try {
-      const records = await getJson(`/admin/v1/requests${query({ limit: 50 })}`, { auth: "admin" });
-      const record = records.data.find((r) => r.request_id === run.requestId);
-      if (record) {
-        run.cost = record.cost_usd;
-        this.showStats(run);
+      for (const delay of RECORD_WAITS_MS) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        const records = await getJson(`/admin/v1/requests${query({ limit: 100 })}`, { auth: "admin" });
+        const record = records.data.find((r) => r.request_id === run.requestId);
+        if (record) {
+          run.cost = record.cost_usd;
+          break;
+        }
       }
     } catch {
       // No usage records on this gateway (yet): the cost stays unknown.
+    } finally {
+      run.costPending = false;
+      this.showStats(run);
     }
   }
 
@@ -198,7 +213,7 @@ class Playground {
       ["Speed", rate],
       ["Prompt tokens", formatCount(usage.prompt_tokens)],
       ["Completion tokens", formatCount(usage.completion_tokens)],
-      ["Cost", run.requestId ? formatUsd(run.cost ?? null) : "–"],
+      ["Cost", !run.requestId ? "–" : run.costPending ? "looking it up…" : formatUsd(run.cost ?? null)],
       ["Provider", run.provider || "–"],
       ["Request id", run.requestId || "–"],
     ];
