@@ -129,3 +129,20 @@ def _requests_today(gateway: Gateway, today: str, at_least: int) -> int:
         if count >= at_least or time.monotonic() > deadline:
             return count
         time.sleep(0.05)
+
+
+@needs_usage_api
+def test_with_an_admin_key_too_the_playground_looks_up_the_answers_record(
+    console: ConsolePage,
+) -> None:
+    page = console.page
+    console.sign_in(API_KEY)
+    console.sign_in(ADMIN_KEY, kind="admin")
+    page.get_by_role("link", name="Playground").click()
+    page.get_by_label("Model").select_option("mock/mock-1")
+    page.get_by_label("Message").fill("what did this cost?")
+    page.get_by_role("button", name="Send").click()
+    cost = page.locator("#pg-stats [data-stat=cost]")
+    expect(cost).to_have_text("unknown", timeout=10_000)  # the mock has no price
+    assert any("/admin/v1/requests" in url for url in console.requests)
+    assert console.errors == []
