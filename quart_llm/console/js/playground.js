@@ -130,8 +130,9 @@ class Playground {
       this.controller = null;
       this.busy(false);
       if (run.text) conversation.push({ role: "assistant", content: run.text });
+      run.costPending = Boolean(run.requestId && run.cost === undefined && key("admin"));
       this.showStats(run);
-      if (run.requestId && run.cost === undefined) this.costFromRecord(run);
+      if (run.costPending) this.costFromRecord(run);
     }
   }
 
@@ -182,9 +183,6 @@ class Playground {
    * the answer: looked for a few times.
    */
   async costFromRecord(run) {
-    if (!key("admin")) return;
-    run.costPending = true;
-    this.showStats(run);
     try {
       for (const delay of RECORD_WAITS_MS) {
         await new Promise((resolve) => setTimeout(resolve, delay));
