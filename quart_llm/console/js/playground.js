@@ -211,13 +211,19 @@ class Playground {
       ["Speed", rate],
       ["Prompt tokens", formatCount(usage.prompt_tokens)],
       ["Completion tokens", formatCount(usage.completion_tokens)],
-      ["Cost", !run.requestId ? "–" : run.costPending ? "looking it up…" : formatUsd(run.cost ?? null)],
+      ["Cost", costText(run)],
       ["Provider", run.provider || "–"],
       ["Request id", run.requestId || "–"],
     ];
     replace(this.stats, ...rows.flatMap(([name, value]) => [h("dt", {}, name),
       h("dd", { dataset: { stat: name.toLowerCase().replaceAll(" ", "-") } }, value)]));
   }
+}
+
+/** The answer's cost: known once it has ended (from the stream or its record). */
+function costText(run) {
+  if (!run.requestId || !run.ended) return "–";
+  return run.costPending ? "looking it up…" : formatUsd(run.cost ?? null);
 }
 
 /** A failure after the stream started: the gateway's in-band error event. */
