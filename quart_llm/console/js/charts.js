@@ -3,9 +3,9 @@
 // a <title> (its tooltip) and its value in data-value, which the tests read.
 import { h, svg } from "./dom.js";
 
-const WIDTH = 640;
-const HEIGHT = 220;
-const MARGIN = { top: 12, right: 12, bottom: 48, left: 64 };
+const WIDTH = 480;
+const HEIGHT = 240;
+const MARGIN = { top: 14, right: 10, bottom: 36, left: 78 };
 
 /**
  * series: [{name, values: [number|null], className}]; format: value → text.
@@ -37,8 +37,8 @@ export function barChart({ id, title, labels, series, format = String, stacked =
         "data-label": label, "data-series": s.name, "data-value": value ?? "" },
       svg("title", {}, `${label} · ${s.name}: ${value === null ? "unknown" : format(value)}`)));
     });
-    if (labels.length <= 16 || index % Math.ceil(labels.length / 16) === 0) {
-      chart.append(svg("text", { x: x0 + (band * 0.35), y: HEIGHT - MARGIN.bottom + 16,
+    if (index % Math.max(1, Math.ceil(labels.length / 5)) === 0) {
+      chart.append(svg("text", { x: x0 + (band * 0.35), y: HEIGHT - MARGIN.bottom + 20,
         class: "tick", "text-anchor": "middle" }, shorten(label)));
     }
   });

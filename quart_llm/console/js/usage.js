@@ -91,8 +91,12 @@ function charts(report) {
       series: [{ name: "requests", values: column("requests") }, { name: "errors", values: column("errors"), className: "bar-error" }] }),
     barChart({ id: "chart-tokens", title: "Tokens", labels, format: formatCount, stacked: true,
       series: [{ name: "prompt", values: column("prompt_tokens") }, { name: "completion", values: column("completion_tokens"), className: "bar-second" }] }),
-    barChart({ id: "chart-cost", title: "Cost (USD)", labels, format: formatUsd,
-      series: [{ name: "cost", values: column("cost_usd"), className: "bar-cost" }] }))];
+    column("cost_usd").some((cost) => cost !== null)
+      ? barChart({ id: "chart-cost", title: "Cost (USD)", labels, format: formatUsd,
+        series: [{ name: "cost", values: column("cost_usd"), className: "bar-cost" }] })
+      : h("figure", { class: "chart-figure", id: "chart-cost" }, notice("info",
+        "No known cost in this range: no request was of a priced model."),
+      h("figcaption", {}, h("span", { class: "chart-title" }, "Cost (USD)"))))];
 }
 
 function table(report) {
