@@ -71,6 +71,20 @@ def test_a_key_created_in_the_page_works_until_revoked_there(
     expect(row).to_contain_text("active")
     expect(row).to_contain_text("tokens per day: 100000")
     assert secret not in page.locator("#keys-table").inner_text()
+    row.get_by_role("button", name=f"Edit {name}").click()
+    change = page.get_by_role("form", name=f"Change {name}")
+    change.get_by_label("Tokens per day").fill("5000")
+    change.get_by_label("Allowed models").fill("mock/*")
+    change.get_by_role("button", name="Save").click()
+    row = page.locator("#keys-table tr", has_text=name).first
+    expect(row).to_contain_text("tokens per day: 5000")
+    expect(row).to_contain_text("mock/*")
+    refused_model = httpx.post(
+        f"{gateway.base_url}/v1/chat/completions",
+        json={**CHAT, "model": "sim/gpt-4o-mini"},
+        headers=_bearer(secret),
+    )
+    assert refused_model.status_code == 403
     row.get_by_role("button", name=f"Revoke {name}").click()
     row.get_by_role("button", name=f"Revoke {name}").click()
     expect(page.locator("#keys-table tr", has_text=name).first).to_contain_text("revoked")
