@@ -14,7 +14,7 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 CONSOLE_CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 """The console's policy: its own modules and stylesheet, requests to the gateway's API."""
