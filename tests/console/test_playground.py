@@ -56,6 +56,10 @@ def test_a_wrong_key_is_refused_and_a_right_one_signs_in(console: ConsolePage) -
     stored = page.evaluate("() => Object.keys(sessionStorage)")
     assert stored == ["quart_llm.console.api_key"]
     assert page.evaluate("() => Object.keys(localStorage).length + document.cookie.length") == 0
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.evaluate("() => Object.keys(sessionStorage)") == []
+    expect(page.get_by_role("navigation", name="Pages")).to_be_hidden()
 
 
 def test_an_answer_streams_in_over_several_frames(console: ConsolePage) -> None:

@@ -10,10 +10,10 @@ export async function* sseData(body) {
   try {
     while (true) {
       const { value, done } = await reader.read();
-      if (done) break;
-      let text = buffer + value;
-      // A CR at the very end may be the first half of a CRLF: keep it for the next read.
-      const held = text.endsWith("\r") ? "\r" : "";
+      let text = buffer + (done ? "" : value);
+      // A CR at the very end may be the first half of a CRLF: kept for the next read, unless
+      // there is none (then it ends its line).
+      const held = !done && text.endsWith("\r") ? "\r" : "";
       if (held) text = text.slice(0, -1);
       const lines = text.split(/\r\n|\r|\n/);
       buffer = lines.pop() + held;
@@ -25,8 +25,10 @@ export async function* sseData(body) {
           data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
         }
       }
+      if (done) break;
     }
-    if (data.length) yield data.join("\n");
+    // An event the body ended in the middle of is not dispatched (the specification's rule):
+    // the caller sees the stream end without it, and without [DONE].
   } finally {
     // Reading stopped early (the consumer returned, or an abort): let go of the body.
     reader.cancel().catch(() => {});
