@@ -67,6 +67,9 @@ def test_a_key_created_in_the_page_works_until_revoked_there(
     expect(page.get_by_role("button", name="Copy")).to_be_visible()
     models = httpx.get(f"{gateway.base_url}/v1/models", headers=_bearer(secret))
     assert models.status_code == 200
+    page.get_by_role("form", name="Key filters").get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#keys-table tr[data-key-id]")).to_have_count(1)
     row = page.locator("#keys-table tr", has_text=name).first
     expect(row).to_contain_text("active")
     expect(row).to_contain_text("tokens per day: 100000")
