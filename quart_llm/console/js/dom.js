@@ -1,4 +1,5 @@
-// Building the page without innerHTML: every text the API returns is set as text, never parsed.
+// Building the page element by element: every text the API returns is set as text, never parsed
+// as HTML.
 
 /** An element: h("button", {type: "button", onclick: f}, "Send"). */
 export function h(tag, attributes = {}, ...children) {
