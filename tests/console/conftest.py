@@ -131,6 +131,12 @@ class ConsolePage:
         badge = "Admin key" if kind == "admin" else "API key"
         self.page.locator("#who").get_by_text(badge).wait_for()
 
+    def ask(self, model: str, message: str) -> None:
+        """Send one message from the playground (already shown)."""
+        self.page.get_by_label("Model").select_option(model)
+        self.page.get_by_label("Message").fill(message)
+        self.page.get_by_role("button", name="Send").click()
+
     def foreign_requests(self) -> list[str]:
         return [url for url in self.requests if not url.startswith(f"{self.base_url}/")]
 

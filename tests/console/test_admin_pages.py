@@ -156,9 +156,7 @@ def test_with_an_admin_key_too_the_playground_looks_up_the_answers_record(
     console.sign_in(API_KEY)
     console.sign_in(ADMIN_KEY, kind="admin")
     page.get_by_role("link", name="Playground").click()
-    page.get_by_label("Model").select_option("mock/mock-1")
-    page.get_by_label("Message").fill("what did this cost?")
-    page.get_by_role("button", name="Send").click()
+    console.ask("mock/mock-1", "what did this cost?")
     cost = page.locator("#pg-stats [data-stat=cost]")
     expect(cost).to_have_text("unknown", timeout=10_000)  # the mock has no price
     assert any("/admin/v1/requests" in url for url in console.requests)

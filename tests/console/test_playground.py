@@ -36,13 +36,6 @@ WALL_CLOCK_AHEAD = time.time() - time.monotonic()
 """The browser's clock is the wall clock; the simulator's is monotonic."""
 
 
-def ask(console: ConsolePage, model: str, message: str) -> None:
-    page = console.page
-    page.get_by_label("Model").select_option(model)
-    page.get_by_label("Message").fill(message)
-    page.get_by_role("button", name="Send").click()
-
-
 def test_a_wrong_key_is_refused_and_a_right_one_signs_in(console: ConsolePage) -> None:
     page = console.page
     console.open("#signin")
@@ -66,7 +59,7 @@ def test_an_answer_streams_in_over_several_frames(console: ConsolePage) -> None:
     page = console.page
     console.sign_in(API_KEY)
     page.evaluate(SAMPLE_FRAMES)
-    ask(console, "mock/mock-1", "hello console")
+    console.ask("mock/mock-1", "hello console")
     expect(page.locator("#pg-status")).to_contain_text("Answer complete.", timeout=10_000)
     page.evaluate("() => { window.stopSampling = true; }")
     answer = "This is a mock reply from quart_llm. You said: hello console"
@@ -93,7 +86,7 @@ def test_stop_closes_the_upstream_within_100_ms(console: ConsolePage, gateway: G
     simulator.clear()
     simulator.config.tokens = [f" t{index}" for index in range(400)]
     try:
-        ask(console, "sim/paced", "a long answer")
+        console.ask("sim/paced", "a long answer")
         expect(page.locator("#pg-answer")).to_contain_text("t3")
         recorded = _the_chat_request(gateway)
         page.evaluate(NOTE_THE_PRESS)
@@ -121,7 +114,7 @@ def _the_chat_request(gateway: Gateway) -> RecordedRequest:
 def test_a_failure_mid_stream_is_shown_as_one(console: ConsolePage) -> None:
     page = console.page
     console.sign_in(API_KEY)
-    ask(console, "mock/mock-fail-midway", "fail please")
+    console.ask("mock/mock-fail-midway", "fail please")
     alert = page.locator("#pg-status").get_by_role("alert")
     expect(alert).to_contain_text("The stream failed mid-answer (upstream_protocol_error)")
     expect(page.locator("#pg-answer")).to_have_text("This is a")
@@ -142,7 +135,7 @@ def test_a_refused_request_shows_what_it_is(
 ) -> None:
     page = console.page
     console.sign_in(key)
-    ask(console, model, "refuse me")
+    console.ask(model, "refuse me")
     expect(page.locator("#pg-status").get_by_role("alert")).to_contain_text(shown)
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
     expect(page.locator("#pg-stats [data-stat=request-id]")).to_have_text("\u2013")
