@@ -81,3 +81,16 @@ def test_the_keyboard_alone_signs_in_and_moves_between_pages(console: ConsolePag
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Usage")
     expect(page.get_by_role("link", name="Usage")).to_have_attribute("aria-current", "page")
+
+
+@pytest.mark.parametrize("page_name", ["playground", "usage", "keys", "status"])
+def test_every_page_fits_a_phone(console: ConsolePage, page_name: str) -> None:
+    page = console.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    console.sign_in(API_KEY)
+    console.sign_in(ADMIN_KEY, kind="admin")
+    page.get_by_role("link", name=page_name.capitalize()).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(page_name.capitalize())
+    page.wait_for_load_state("networkidle")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the {page_name} page is {overflow} px wider than a phone"

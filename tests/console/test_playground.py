@@ -151,15 +151,6 @@ def test_an_admin_key_alone_is_sent_to_the_api_key_sign_in_for_the_playground(
     assert console.errors == []
 
 
-def test_the_page_fits_a_phone(console: ConsolePage) -> None:
-    page = console.page
-    page.set_viewport_size({"width": 390, "height": 844})
-    console.sign_in(API_KEY)
-    expect(page.get_by_label("Message")).to_be_visible()
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0
-
-
 def test_the_console_is_served_with_its_own_policy(gateway: Gateway) -> None:
     answer = httpx.get(f"{gateway.base_url}/ui/")
     assert answer.status_code == 200
