@@ -18,8 +18,10 @@ from quart_llm.web.admin_auth import ADMIN_SECURITY_SCHEMES
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
 from quart_llm.web.blueprints import (
     admin_keys,
+    admin_status,
     admin_usage,
     chat,
+    console,
     embeddings,
     health,
     messages,
@@ -62,6 +64,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
         usage,
         admin_keys,
         admin_usage,
+        admin_status,
+        console,
     ):
         app.register_blueprint(blueprint.blueprint)
     if settings.metrics.enabled:

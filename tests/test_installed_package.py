@@ -25,7 +25,7 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from quart_llm.config.paths import ROOT_PATH
+from quart_llm.config.paths import CONSOLE_PATH, ROOT_PATH
 from tests.support.ports import free_port
 
 API_KEY = "installed-key"
@@ -103,6 +103,11 @@ def test_the_wheel_carries_every_file_the_package_reads(installed: Installed) ->
         "quart_llm/store/migrations/env.py",
         "quart_llm/store/migrations/script.py.mako",
         "quart_llm/store/migrations/versions/0001_keys_and_usage.py",
+        *(
+            path.relative_to(ROOT_PATH).as_posix()
+            for path in CONSOLE_PATH.rglob("*")
+            if path.is_file()
+        ),
     } <= names
     assert "quart-llm = quart_llm.cli:main" in scripts
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "data/"))]
@@ -153,6 +158,7 @@ def test_serve_answers_from_an_empty_directory_and_stops_on_sigterm(
             json={"model": "mock/mock-1", "messages": [{"role": "user", "content": "Hello!"}]},
             timeout=10,
         )
+        console = httpx.get(f"{base_url}/ui/js/main.js", timeout=10)
         development_key = {"Authorization": "Bearer dev-key-change-me"}
         refused = httpx.get(f"{base_url}/v1/models", headers=development_key, timeout=10)
         server.send_signal(signal.SIGTERM)
@@ -166,6 +172,8 @@ def test_serve_answers_from_an_empty_directory_and_stops_on_sigterm(
     assert answer.status_code == 200, answer.text
     assert answer.json()["choices"][0]["message"]["content"].endswith("You said: Hello!")
     assert refused.status_code == 401, "an installed gateway knows no development key"
+    assert console.status_code == 200, "the web console is served from the installed package"
+    assert console.headers["content-type"].startswith("text/javascript")
     assert (empty_directory / "data" / "quart_llm.sqlite3").is_file()
     assert not (installed.site_packages / "data").exists(), "nothing written beside the package"
 

@@ -20,6 +20,8 @@ reads from it."""
 DEFAULTS_PATH = PACKAGE_PATH / "config" / "defaults"
 DEFAULT_SETTINGS_FILE = DEFAULTS_PATH / "settings.toml"
 DEFAULT_HYPERCORN_FILE = DEFAULTS_PATH / "hypercorn.toml"
+CONSOLE_PATH = PACKAGE_PATH / "console"
+"""The web console's files (HTML, ES modules, CSS), served at `/ui/` as they are."""
 
 # The operator's files and the gateway's data, relative to the working directory.
 SETTINGS_FILE = Path("settings.toml")

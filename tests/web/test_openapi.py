@@ -68,6 +68,7 @@ def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
         ("/admin/v1/keys/{key_id}", "get"): "get_key",
         ("/admin/v1/keys/{key_id}", "patch"): "update_key",
         ("/admin/v1/keys/{key_id}", "delete"): "revoke_key",
+        ("/admin/v1/status", "get"): "get_gateway_status",
     }
 
 

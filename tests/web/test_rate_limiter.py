@@ -14,8 +14,13 @@ HEALTH = {"health.get_health", "health.get_liveness", "health.get_readiness"}
 """Orchestrators and load balancers call these without a key, as often as they like."""
 DOCUMENTS = {"openapi", "openapi_copies.get_openapi_3_1"}
 """The OpenAPI 3.2 document and its 3.1 copy."""
-EXPECTED_EXEMPT = {*HEALTH, *DOCUMENTS, "metrics.get_metrics"}
-EXPECTED_PUBLIC = {*HEALTH, *DOCUMENTS, "metrics.get_metrics"}
+CONSOLE = {"console.get_console", "console.get_console_file"}
+"""The web console's static files: the console signs in with a key the user types, then calls
+the API like any client, limited there."""
+ADMIN = {"admin_status.get_gateway_status"}
+"""Admin routes need an admin key, which no tier's request limits apply to."""
+EXPECTED_EXEMPT = {*HEALTH, *DOCUMENTS, *CONSOLE, *ADMIN, "metrics.get_metrics"}
+EXPECTED_PUBLIC = {*HEALTH, *DOCUMENTS, *CONSOLE, "metrics.get_metrics"}
 """/metrics needs no API key: it has its own token (metrics.token) or is opened on purpose."""
 
 

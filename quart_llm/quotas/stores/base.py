@@ -61,6 +61,13 @@ class QuotaStore(ABC):
     async def close(self) -> None:
         """Disconnect; called when serving stops."""
 
+    kind = "memory"
+    """What holds the state, as the status report names it."""
+
+    async def reachable(self) -> bool:
+        """Whether the store answers now (a store in this process always does)."""
+        return True
+
     @abstractmethod
     async def hit_request_limits(self, subject: str, limits: Sequence[WindowLimit]) -> Decision:
         """Count one request against every limit (GCRA), or against none if any refuses."""

@@ -131,6 +131,17 @@ class RedisQuotaStore(QuotaStore):
         }
         self._client = client
 
+    kind = "redis"
+
+    async def reachable(self) -> bool:
+        """Whether Redis answers a PING within the socket timeout."""
+        if self._client is None:
+            return False
+        try:
+            return bool(await self._client.ping())
+        except (redis_errors.RedisError, OSError):
+            return False
+
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
