@@ -134,6 +134,47 @@ def ollama_chat_request(model: str, *, stream: bool) -> bytes:
     return _compact(body).encode()
 
 
+EMBEDDING_DIMENSIONS = 8
+
+
+def embeddings_json() -> str:
+    """A whole OpenAI `/v1/embeddings` answer: one short vector (the route's work, not the
+    vector's size, is what the bench measures)."""
+    vector = [round(index / EMBEDDING_DIMENSIONS, 3) for index in range(EMBEDDING_DIMENSIONS)]
+    return _compact(
+        {
+            "object": "list",
+            "data": [{"object": "embedding", "index": 0, "embedding": vector}],
+            "model": MODEL,
+            "usage": {"prompt_tokens": 4, "total_tokens": 4},
+        }
+    )
+
+
+_PROMPT = "Say fifteen words."
+
+
+def messages_request(model: str, *, stream: bool) -> bytes:
+    """What Anthropic's SDK sends to `/v1/messages`."""
+    body = {
+        "model": model,
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": _PROMPT}],
+        "stream": stream,
+    }
+    return _compact(body).encode()
+
+
+def responses_request(model: str, *, stream: bool) -> bytes:
+    """What OpenAI's SDK sends to `/v1/responses`."""
+    return _compact({"model": model, "input": _PROMPT, "stream": stream}).encode()
+
+
+def embeddings_request(model: str) -> bytes:
+    """What OpenAI's SDK sends to `/v1/embeddings`."""
+    return _compact({"model": model, "input": _PROMPT}).encode()
+
+
 def count_data_events(body: bytes) -> int:
     """`data:` events in an SSE body, `[DONE]` included."""
     return sum(1 for line in body.split(b"\n") if line.startswith(b"data:"))

@@ -10,15 +10,28 @@ import subprocess
 import sys
 import tempfile
 import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.context import Context, log
+from bench.floor_targets import TargetResult, evaluate, render_targets
 from bench.options import Options, parse_options
 from bench.paths import ROOT
-from bench.report import ERROR, INFO, PASS, Row, render_document, render_table, write_results
+from bench.report import (
+    ERROR,
+    INFO,
+    PASS,
+    Row,
+    render_document,
+    render_table,
+    rows_as_json,
+    write_results,
+)
 from bench.scenarios import SCENARIO_RUNNERS
 from bench.tools import BenchError, Tools, find_tools, raise_nofile_limit
+
+TARGETS_HEADING = "Targets against the stack floor (issue 20)"
 
 
 def _version(command: list[str]) -> str:
@@ -134,7 +147,18 @@ def _metrics_row(ctx: Context) -> list[Row]:
     ]
 
 
-def run(options: Options, tools: Tools, work_dir: Path) -> tuple[list[Row], list[str], bool]:
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a run produced: the scenarios' rows, the targets judged on its figures, notes."""
+
+    rows: list[Row]
+    targets: list[TargetResult]
+    figures: dict[str, float]
+    notes: list[str]
+    failed: bool
+
+
+def run(options: Options, tools: Tools, work_dir: Path) -> Outcome:
     ctx = Context(options, tools, work_dir)
     rows: list[Row] = []
     failed = False
@@ -160,7 +184,7 @@ def run(options: Options, tools: Tools, work_dir: Path) -> tuple[list[Row], list
         ctx.close()
     rows += _sanity_rows(ctx)
     failed = failed or any(row.result == ERROR for row in rows)
-    return rows, ctx.notes, failed
+    return Outcome(rows, evaluate(ctx.figures), dict(ctx.figures), ctx.notes, failed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,20 +200,35 @@ def main(argv: list[str] | None = None) -> int:
     log(f"work directory (configs, logs): {work_dir}")
     fingerprint = gateway_fingerprint()
     source = _source_state()
-    rows, notes, failed = run(options, tools, work_dir)
+    outcome = run(options, tools, work_dir)
+    notes = outcome.notes
     if gateway_fingerprint() != fingerprint:
         notes.append(
             "The gateway's sources (quart_llm/, settings.toml or hypercorn.toml) changed during "
             "this run: processes started at different times ran different code."
         )
     title = f"quart_llm benchmark, {started.strftime('%Y-%m-%d %H:%M UTC')}"
-    document = render_document(title, _preamble(options, tools, nofile, source), rows, notes)
-    path = write_results(options.results_dir, document, started)
-    print(render_table(rows))
+    preamble = _preamble(options, tools, nofile, source)
+    targets_table = render_targets(outcome.targets)
+    document = render_document(
+        title, preamble, outcome.rows, notes, [(TARGETS_HEADING, targets_table)]
+    )
+    results = {
+        "title": title,
+        "preamble": [line for line in preamble if line],
+        "rows": rows_as_json(outcome.rows),
+        "targets": [target.as_json() for target in outcome.targets],
+        "figures": outcome.figures,
+        "notes": notes,
+        "failed": outcome.failed,
+    }
+    path = write_results(options.results_dir, document, started, results)
+    print(render_table(outcome.rows))
+    print(f"\n{TARGETS_HEADING}\n{targets_table}\n")
     for note in notes:
         print(f"note: {note}")
     print(f"written to {path}")
-    if failed:
+    if outcome.failed:
         print(f"BENCH FAILED: see the ERROR rows; logs are kept in {work_dir}", file=sys.stderr)
         return 1
     shutil.rmtree(work_dir, ignore_errors=True)

@@ -64,6 +64,8 @@ class Context:
     tools: Tools
     work_dir: Path
     notes: list[str] = field(default_factory=list)
+    figures: dict[str, float] = field(default_factory=dict)
+    """Measured figures by name (`bench/floor_targets.py` names them), for the targets section."""
     _nginx: NginxUpstream | None = None
     _paced: PacedUpstream | None = None
     _binaries: dict[str, Path] | None = None
@@ -77,6 +79,11 @@ class Context:
     _paced_floor: int | None = None
     _processes: list[ManagedProcess] = field(default_factory=list)
     _stoppers: list[Callable[[], object]] = field(default_factory=list)
+
+    def record(self, measure: str, who: str, value: float) -> None:
+        """Keep a figure a target is judged on: `measure` one of `bench/floor_targets.py`'s,
+        `who` "gateway", "floor" or a route."""
+        self.figures[f"{measure}.{who}"] = value
 
     def note(self, text: str) -> None:
         if text not in self.notes:

@@ -2,10 +2,11 @@
 
 nginx cannot branch on a request body, so each kind of answer has its own path prefix:
 `/whole/v1/...` answers `chat.completion` JSON and `/stream/v1/...` a fixed SSE body, whatever
-the body asks for; Ollama's native API likewise under `/ollama-whole/...` (one JSON answer) and
-`/ollama-stream/...` (NDJSON), each an Ollama base URL with `/`, `/api/tags` and `/api/chat`.
-`return` answers POST as readily as GET (it runs before the static handler that would refuse
-POST with 405) and discards the request body, keeping the connection.
+the body asks for (`.../v1/embeddings` one embedding under either); Ollama's native API likewise
+under `/ollama-whole/...` (one JSON answer) and `/ollama-stream/...` (NDJSON), each an Ollama
+base URL with `/`, `/api/tags` and `/api/chat`. `return` answers POST as readily as GET (it
+runs before the static handler that would refuse POST with 405) and discards the request body,
+keeping the connection.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bench.tools import free_port
 WHOLE_PREFIX = "/whole/v1"
 STREAM_PREFIX = "/stream/v1"
 CHAT_PATH = "/chat/completions"
+EMBEDDINGS_PATH = "/embeddings"
 OLLAMA_WHOLE_PREFIX = "/ollama-whole"
 OLLAMA_STREAM_PREFIX = "/ollama-stream"
 OLLAMA_CHAT_PATH = "/api/chat"
@@ -56,6 +58,10 @@ http {{
             default_type text/event-stream;
             add_header Cache-Control no-cache;
             return 200 {_quoted(bodies.stream_body())};
+        }}
+        location ~ ^/(whole|stream)/v1{EMBEDDINGS_PATH}$ {{
+            default_type application/json;
+            return 200 {_quoted(bodies.embeddings_json())};
         }}
         location ~ ^/(whole|stream)/v1/models$ {{
             default_type application/json;

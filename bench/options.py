@@ -17,6 +17,7 @@ SCENARIOS = (
     "paced",
     "memory",
     "tracing",
+    "surfaces",
 )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 PASS, MISS, INFO, ERROR = "pass", "MISS", "info", "ERROR"
 COLUMNS = ("Scenario", "Measure", "Gateway", "Baseline", "Ratio", "Target", "Result")
@@ -70,17 +73,36 @@ def render_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def render_document(title: str, preamble: list[str], rows: list[Row], notes: list[str]) -> str:
+def render_document(
+    title: str,
+    preamble: list[str],
+    rows: list[Row],
+    notes: list[str],
+    sections: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The title, the preamble, the table, each (heading, Markdown) section, then the notes."""
     parts = [f"# {title}", "", *preamble, "", render_table(rows), ""]
+    for heading, body in sections:
+        parts += [f"## {heading}", "", body, ""]
     if notes:
         parts += ["## Notes", "", *(f"- {note}" for note in notes), ""]
     return "\n".join(parts)
 
 
-def write_results(results_dir: Path, document: str, started: datetime) -> Path:
-    """`<UTC timestamp>.md` and a copy as `latest.md`."""
+def rows_as_json(rows: list[Row]) -> list[dict[str, str]]:
+    return [dict(zip(COLUMNS, row.cells(), strict=True)) for row in rows]
+
+
+def write_results(
+    results_dir: Path, document: str, started: datetime, results: dict[str, Any]
+) -> Path:
+    """`<UTC timestamp>.md` and `.json` (`results`), with copies as `latest.md`/`latest.json`."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"{started.strftime('%Y%m%dT%H%M%SZ')}.md"
+    stem = started.strftime("%Y%m%dT%H%M%SZ")
+    path = results_dir / f"{stem}.md"
     path.write_text(document)
     (results_dir / "latest.md").write_text(document)
+    encoded = json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    (results_dir / f"{stem}.json").write_text(encoded)
+    (results_dir / "latest.json").write_text(encoded)
     return path

@@ -14,11 +14,15 @@ from quart_llm.observability.log_batching import BatchingHandler
 from quart_llm.observability.logs import configure_logging
 from quart_llm.server import http2, http11_errors
 from quart_llm.services.container import Services, build_services
+from quart_llm.web.admin_auth import ADMIN_SECURITY_SCHEMES
 from quart_llm.web.asgi_connection import RequestTaskBoundConnection
 from quart_llm.web.blueprints import (
+    admin_keys,
     admin_status,
+    admin_usage,
     chat,
     console,
+    embeddings,
     health,
     messages,
     metrics,
@@ -50,7 +54,19 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     app.extensions[SERVICES_KEY] = services
     RequestHooks(app, services)
     register_error_handlers(app)
-    for blueprint in (health, models, chat, messages, responses, usage, admin_status, console):
+    for blueprint in (
+        health,
+        models,
+        chat,
+        embeddings,
+        messages,
+        responses,
+        usage,
+        admin_keys,
+        admin_usage,
+        admin_status,
+        console,
+    ):
         app.register_blueprint(blueprint.blueprint)
     if settings.metrics.enabled:
         app.register_blueprint(metrics.blueprint)
@@ -94,7 +110,7 @@ def _document(app: Quart, version: str) -> None:
         },
         security_schemes={
             "bearerAuth": {"type": "http", "scheme": "bearer"},
-            "adminAuth": {"type": "http", "scheme": "bearer", "bearer_format": "admin key"},
+            **ADMIN_SECURITY_SCHEMES,
         },
         security=[{"bearerAuth": []}],
         swagger_ui_path=None,

@@ -1,4 +1,5 @@
-"""The command line: `quart-llm serve | openapi | hash-key | key-id | check-config | migrate`
+"""The command line: `quart-llm serve | openapi | hash-key | key-id | check-config | migrate |
+keys | usage`
 (`python -m quart_llm` is the same), with `--version` and `--settings FILE`.
 
 Each command imports what it needs when it runs. `serve` loads its modules and builds the app
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from quart_llm.commands.keys import add_keys_commands, run_keys_command
 from quart_llm.config.paths import SETTINGS_FILE_VARIABLE
 
 DEFAULT_SPEC_PATH = Path("openapi") / "openapi.json"
@@ -93,6 +95,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     key_id.add_argument("key", nargs="?", help="the key, or its sha256: form")
     commands.add_parser("check-config", help="validate the settings and exit")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    add_keys_commands(commands)
+    usage = commands.add_parser("usage", help="sum the stored usage records (table or CSV)")
+    usage.add_argument("--group-by", choices=("key", "model", "provider", "day"), default="day")
+    usage.add_argument("--from", dest="start", help="ISO 8601 date or date-time (included)")
+    usage.add_argument("--to", dest="end", help="ISO 8601 date or date-time (excluded)")
+    usage.add_argument("--key-id", help="only this key's records")
+    usage.add_argument("--format", choices=("table", "csv", "json"), default="table")
     return parser
 
 
@@ -120,6 +129,10 @@ def main(argv: list[str] | None = None, prog: str = "quart-llm") -> int:
         return _configuration_error(exc)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings.database_url))
+    if args.command == "keys":
+        return run_keys_command(args, settings)
+    if args.command == "usage":
+        return asyncio.run(_usage(settings.database_url, args))
     active = ", ".join(sorted(settings.active_providers))
     print(
         f"configuration ok: env {settings.env}, providers {active}, "
@@ -140,6 +153,37 @@ async def _migrate(setting: str) -> int:
         await database.stop()
     where = database.url.render_as_string(hide_password=True)
     print(f"database {where} is at revision {revision}")
+    return 0
+
+
+async def _usage(setting: str, args: argparse.Namespace) -> int:
+    """The usage report of `GET /admin/v1/usage`, read from the database, printed."""
+    import json
+
+    from quart_llm.errors import InvalidRequest
+    from quart_llm.services.usage_reports import (
+        build_report,
+        report_csv,
+        report_query,
+        report_table,
+    )
+    from quart_llm.store.database import Database
+
+    try:
+        query = report_query(args.group_by, args.start, args.end, args.key_id)
+    except InvalidRequest as exc:
+        print(f"usage: {exc.message}", file=sys.stderr)
+        return 2
+    database = Database(setting)
+    await database.start()
+    try:
+        report = await build_report(database, query)
+    finally:
+        await database.stop()
+    if args.format == "json":
+        print(json.dumps(report, indent=2))
+    else:
+        print(report_csv(report) if args.format == "csv" else report_table(report), end="")
     return 0
 
 

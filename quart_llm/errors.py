@@ -3,6 +3,9 @@
     GatewayError                      any refusal or failure we answer ourselves
     ├── InvalidRequest (400)          bad input; `param` names the field
     ├── AuthenticationFailed (401)
+    ├── PermissionDenied (403)        a valid key asked for what it may not (`model_not_allowed`)
+    ├── ResourceNotFound (404)        an admin API object that does not exist
+    ├── Conflict (409)                a change the object refuses (a key from settings)
     ├── RateLimited (429)             carries Retry-After and RateLimit headers
     ├── ServiceUnavailable (503)      the gateway itself cannot serve now (draining, Redis down)
     │   └── Overloaded (503)          ... because it is at capacity (`overloaded`)
@@ -118,6 +121,30 @@ class AuthenticationFailed(GatewayError):
     status = 401
     error_type = "authentication_error"
     code = "invalid_api_key"
+
+
+class PermissionDenied(GatewayError):
+    """The key is valid but may not do this (a model outside its allowed models)."""
+
+    status = 403
+    error_type = "permission_error"
+    code = "permission_denied"
+
+
+class ResourceNotFound(GatewayError):
+    """The object named in the path does not exist."""
+
+    status = 404
+    error_type = "not_found_error"
+    code = "not_found"
+
+
+class Conflict(GatewayError):
+    """The object exists but refuses the change (a read-only key from settings)."""
+
+    status = 409
+    error_type = "invalid_request_error"
+    code = "conflict"
 
 
 class RateLimited(GatewayError):

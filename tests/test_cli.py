@@ -95,3 +95,44 @@ def test_settings_option_names_the_settings_file(
     )
     assert main(["--settings", str(tmp_path / "missing.toml"), "check-config"]) == 2
     assert capsys.readouterr().err.startswith("configuration error: settings file ")
+
+
+def test_usage_prints_the_stored_report_as_a_table_csv_or_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import asyncio
+    import json
+
+    from quart_llm.store.database import Database
+    from quart_llm.store.usage_queries import insert_records
+    from tests.store.test_usage_queries import ROWS
+
+    url = f"sqlite:///{tmp_path / 'usage.sqlite3'}"
+
+    async def store_rows() -> None:
+        database = Database(url)
+        await database.start()
+        await insert_records(database.engine, ROWS)
+        await database.stop()
+
+    asyncio.run(store_rows())
+    monkeypatch.setenv("QUART_LLM_DATABASE_URL", url)
+    period = ["--from", "2026-12-05", "--to", "2026-12-07"]
+    assert main(["usage", "--group-by", "key", *period]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("usage by key, 2026-12-05T00:00:00.000Z")
+    assert table[1].split() == [
+        "group", "requests", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd",
+        "unpriced_requests", "errors",
+    ]  # fmt: skip
+    assert table[2].split() == ["key_a", "3", "30", "15", "45", "1.750000", "0", "0"]
+    assert table[-1].split()[:2] == ["total", "5"]
+    assert main(["usage", "--group-by", "day", "--format", "csv", *period]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "2026-12-05,4,27,15,42,0.75,2,1",
+        "2026-12-06,1,10,5,15,1.0,0,0",
+    ]
+    assert main(["usage", "--format", "json", "--key-id", "key_b", *period]) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["requests"] == 2
+    assert main(["usage", "--from", "last week"]) == 2
+    assert "'from' must be an ISO 8601" in capsys.readouterr().err

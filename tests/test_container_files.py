@@ -56,16 +56,22 @@ def test_runtime_image_carries_the_package_and_no_development_keys() -> None:
     assert (ROOT_PATH / "quart_llm" / "config" / "defaults" / "settings.toml").is_file()
 
 
-def test_compose_file_is_valid(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text('QUART_LLM_API_KEYS=["k"]\n')
+COMPOSE_ENV = 'QUART_LLM_API_KEYS=["k"]\nPOSTGRES_PASSWORD=pw\n'
+
+
+def compose_config(tmp_path: Path, env: str | None) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` on the repository's file, with `env` as its .env (or none)."""
+    if env is not None:
+        (tmp_path / ".env").write_text(env)
     shutil.copy(ROOT_PATH / "docker-compose.yml", tmp_path / "docker-compose.yml")
-    result = subprocess.run(
-        [_tool("docker-compose"), "config"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
+    return subprocess.run(
+        [_tool("docker-compose"), "config"], cwd=tmp_path, capture_output=True, text=True,
         check=False,
-    )
+    )  # fmt: skip
+
+
+def test_compose_file_is_valid(tmp_path: Path) -> None:
+    result = compose_config(tmp_path, COMPOSE_ENV)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     gateway = config["services"]["gateway"]
@@ -75,14 +81,29 @@ def test_compose_file_is_valid(tmp_path: Path) -> None:
     assert "ollama-models" in config["volumes"]
 
 
-def test_compose_requires_api_keys(tmp_path: Path) -> None:
-    shutil.copy(ROOT_PATH / "docker-compose.yml", tmp_path / "docker-compose.yml")
-    result = subprocess.run(
-        [_tool("docker-compose"), "config"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
+def test_compose_gateways_keep_their_data_in_postgresql(tmp_path: Path) -> None:
+    result = compose_config(tmp_path, COMPOSE_ENV)
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    gateway, postgres = config["services"]["gateway"], config["services"]["postgres"]
+    assert gateway["environment"]["QUART_LLM_DATABASE_URL"] == (
+        "postgresql://quart_llm:pw@postgres:5432/quart_llm"
     )
+    assert gateway["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == "pw"
+    assert "ports" not in postgres
+    assert any("postgres-data" in str(volume) for volume in postgres["volumes"])
+    assert "postgres-data" in config["volumes"]
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [(None, "QUART_LLM_API_KEYS"), ('QUART_LLM_API_KEYS=["k"]\n', "POSTGRES_PASSWORD")],
+)
+def test_compose_requires_api_keys_and_the_database_password(
+    tmp_path: Path, env: str | None, missing: str
+) -> None:
+    result = compose_config(tmp_path, env)
     assert result.returncode != 0
-    assert "QUART_LLM_API_KEYS" in result.stderr
+    assert missing in result.stderr

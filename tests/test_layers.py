@@ -58,7 +58,9 @@ NEVER: dict[str, tuple[str, ...]] = {
         "quart_llm.server",
     ),
     "observability": (*QUART[:-1], "quart_llm.web", "quart_llm.services", "quart_llm.server"),
+    "store": (*QUART, *UPSTREAM_CLIENTS, "quart_llm.web", "quart_llm.services", "quart_llm.server"),
     "services": (*QUART, *UPSTREAM_CLIENTS, "quart_llm.web", "quart_llm.server"),
+    "commands": (*QUART, *UPSTREAM_CLIENTS, "quart_llm.web", "quart_llm.server"),
     "web": (
         *UPSTREAM_CLIENTS,
         "quart_llm.providers.transport",

@@ -13,6 +13,7 @@ from bench.scenarios import (
     paced,
     startup,
     streams,
+    surfaces,
     throughput,
     tracing,
 )
@@ -28,4 +29,5 @@ SCENARIO_RUNNERS: dict[str, tuple[str, Scenario]] = {
     "paced": (paced.LABEL, paced.run),
     "memory": (memory.LABEL, memory.run),
     "tracing": (tracing.LABEL, tracing.run),
+    "surfaces": (surfaces.LABEL, surfaces.run),
 }

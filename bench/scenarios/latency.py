@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench import floor_targets
 from bench.context import FLOOR, Context
 from bench.report import Row, ms, signed_ms, verdict
 from bench.scenarios.common import best_passthrough, compare
@@ -15,6 +16,9 @@ def run(ctx: Context, rows: list[Row]) -> None:
     results = compare(ctx, "latency", ctx.targets(stream=False), connections=1)
     direct, gateway = results["direct"], results["gateway"]
     passthrough = best_passthrough(results)
+    ctx.record(floor_targets.LATENCY, "gateway", gateway.p50_ms - direct.p50_ms)
+    if FLOOR in results:
+        ctx.record(floor_targets.LATENCY, "floor", results[FLOOR].p50_ms - direct.p50_ms)
     for name, target in (("p50", TARGET_P50_MS), ("p99", TARGET_P99_MS)):
         value = getattr(gateway, f"{name}_ms")
         base = getattr(direct, f"{name}_ms")

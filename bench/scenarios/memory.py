@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench import bodies
+from bench import bodies, floor_targets
 from bench.context import Context, log
 from bench.gateway import auth_headers
 from bench.nginx import CHAT_PATH
@@ -128,6 +128,8 @@ def _baseline_growth(ctx: Context, streams: int) -> list[str]:
         finally:
             process.stop()
         described.append(f"{name} {per_stream:.1f} KiB")
+        if name == "stack floor":
+            ctx.record(floor_targets.IDLE_MEMORY, "floor", per_stream)
     return described
 
 
@@ -142,6 +144,7 @@ def idle_streams(ctx: Context, rows: list[Row]) -> None:
         per_stream, before, during = _growth(ctx, subject, streams)
     finally:
         gateway.stop()
+    ctx.record(floor_targets.IDLE_MEMORY, "gateway", per_stream)
     baselines = _baseline_growth(ctx, streams)
     rows.append(
         Row(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from bench import bodies
+from bench import bodies, floor_targets
 from bench.context import Context, log
 from bench.nginx import CHAT_PATH
 from bench.paced import PacedLoad, PacedResult, paced_path, run_paced
@@ -106,6 +106,9 @@ def run(ctx: Context, rows: list[Row]) -> None:
                 f"paced: the gateway failed at N={streams}: {through.describe_errors()}"
             )
         time.sleep(1.0)
+    ctx.record(floor_targets.PACED, "gateway", best["gateway"])
+    if "stack floor" in best:
+        ctx.record(floor_targets.PACED, "floor", best["stack floor"])
     rows.append(
         Row(
             LABEL,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import orjson
 
-from bench import bodies
-from bench.context import FLAVORS, OLLAMA, Context, Target
+from bench import bodies, floor_targets
+from bench.context import FLAVORS, FLOOR, OLLAMA, Context, Target
 from bench.http import Answer, request
 from bench.report import Row, rate, ratio, times, verdict
 from bench.scenarios.common import best_passthrough, compare, flavor_note, floor_row
@@ -119,6 +119,10 @@ def _run(ctx: Context, rows: list[Row], flavor: str) -> None:
             verdict(share >= TARGET_RATIO),
         )
     )
+    if flavor != OLLAMA:
+        for name, who in (("gateway", "gateway"), (FLOOR, "floor")):
+            if name in results:
+                ctx.record(floor_targets.STREAMED, who, results[name].rps * events[name])
     floor = floor_row(
         LABEL, f"{unit} at c={connections}{flavor_note(flavor)}", results, unit, factor
     )

@@ -3,7 +3,8 @@ nginx's OpenAI-style answer and from its Ollama-style one."""
 
 from __future__ import annotations
 
-from bench.context import FLAVORS, Context
+from bench import floor_targets
+from bench.context import FLAVORS, FLOOR, OLLAMA, Context
 from bench.report import Row, rate, ratio, times, verdict
 from bench.scenarios.common import (
     best_passthrough,
@@ -54,6 +55,10 @@ def _run(ctx: Context, rows: list[Row], flavor: str) -> None:
             verdict(gateway.rps >= TARGET_RPS),
         )
     )
+    if flavor != OLLAMA:
+        ctx.record(floor_targets.WHOLE, "gateway", gateway.rps)
+        if FLOOR in results:
+            ctx.record(floor_targets.WHOLE, "floor", results[FLOOR].rps)
     floor = floor_row(LABEL, f"req/s at c={connections}{note}", results, "req/s")
     if floor is not None:
         rows.append(floor)

@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
-    BaseModel,
-    ConfigDict,
     Field,
     NonNegativeFloat,
     PositiveFloat,
@@ -25,15 +23,19 @@ from pydantic import (
     model_validator,
 )
 
+from quart_llm.config.accounting_models import (
+    KeysSettings,
+    LimitsSettings,
+    PricingSettings,
+    UsageSettings,
+)
+from quart_llm.config.strict_model import StrictModel
+
 PROVIDER_KINDS: tuple[str, ...] = ("ollama", "openrouter", "openai", "mock")
 NEEDS_BASE_URL: frozenset[str] = frozenset({"ollama", "openrouter", "openai"})
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ProviderTimeouts(_Strict):
+class ProviderTimeouts(StrictModel):
     """Upstream time limits in seconds, chosen for LLMs: loading a model can take minutes."""
 
     connect: PositiveFloat = 5.0
@@ -42,7 +44,7 @@ class ProviderTimeouts(_Strict):
     total: PositiveFloat = 600.0
 
 
-class RetrySettings(_Strict):
+class RetrySettings(StrictModel):
     """Retries before the first byte reaches the client, on connect failures, 429, 502, 503
     and 504; exponential backoff with full jitter; Retry-After honoured up to a bound."""
 
@@ -52,7 +54,7 @@ class RetrySettings(_Strict):
     max_retry_after_seconds: NonNegativeFloat = 10.0
 
 
-class CircuitSettings(_Strict):
+class CircuitSettings(StrictModel):
     """After `failure_threshold` failures in a row a model of the provider (failed answers) or
     the whole provider (unreachable) is skipped for `cooldown_seconds`; then one trial request
     decides whether it closes again. When every route of a request is open, the least recently
@@ -63,7 +65,18 @@ class CircuitSettings(_Strict):
     strict: bool = False
 
 
-class ProviderSettings(_Strict):
+class EmbeddingSettings(StrictModel):
+    """What a provider embeds: `models` (empty: any model the upstream embeds with) when
+    `enabled`; a large input array goes upstream in requests of `batch_size` inputs, at most
+    `concurrency` of them at once, and is reassembled in order."""
+
+    enabled: bool = True
+    models: list[str] = Field(default_factory=list)
+    batch_size: PositiveInt = 128
+    concurrency: PositiveInt = 4
+
+
+class ProviderSettings(StrictModel):
     """One upstream: its kind, where it is, its key, time limits, retries and circuit."""
 
     kind: str
@@ -85,6 +98,7 @@ class ProviderSettings(_Strict):
     http_referer: str | None = None
     app_title: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    embeddings: EmbeddingSettings = EmbeddingSettings()
 
     @field_validator("kind")
     @classmethod
@@ -113,14 +127,14 @@ class ProviderSettings(_Strict):
         return self.enabled and not (self.optional and self.resolved_api_key() is None)
 
 
-class DeploymentSetting(_Strict):
+class DeploymentSetting(StrictModel):
     """One deployment of an alias: a `provider/model` and its share of the traffic."""
 
     target: str = Field(min_length=3, pattern=r"^[^/]+/.+$")
     weight: PositiveInt = 1
 
 
-class AliasSettings(_Strict):
+class AliasSettings(StrictModel):
     """A model name clients use, served by several deployments. `strategy` picks one for each
     request (`weighted`: smooth weighted round robin; `least_in_flight`; `lowest_latency`:
     the lowest recent time to answer); the others follow it as failovers."""
@@ -129,13 +143,13 @@ class AliasSettings(_Strict):
     deployments: list[DeploymentSetting] = Field(min_length=1)
 
 
-class SSESettings(_Strict):
+class SSESettings(StrictModel):
     """Server-Sent Events: the keep-alive interval (and the first-chunk window)."""
 
     keepalive_seconds: PositiveFloat = 15.0
 
 
-class HTTP2Settings(_Strict):
+class HTTP2Settings(StrictModel):
     """HTTP/2 abuse limits per connection, against rapid reset (CVE-2023-44487): a client may
     cancel `reset_burst` unfinished streams at once and `resets_per_second` on average; past
     that its connection gets GOAWAY (ENHANCE_YOUR_CALM) and is closed."""
@@ -144,20 +158,20 @@ class HTTP2Settings(_Strict):
     reset_burst: PositiveInt = 100
 
 
-class HealthSettings(_Strict):
+class HealthSettings(StrictModel):
     """`/v1/health`: how long a probe may take, how long its answer is kept."""
 
     probe_timeout_seconds: PositiveFloat = 2.0
     cache_seconds: NonNegativeFloat = 5.0
 
 
-class ModelsSettings(_Strict):
+class ModelsSettings(StrictModel):
     """`/v1/models`: how long the merged model list is kept."""
 
     cache_seconds: NonNegativeFloat = 30.0
 
 
-class LoggingSettings(_Strict):
+class LoggingSettings(StrictModel):
     """Log level, and JSON lines or readable console lines."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -169,7 +183,7 @@ class LoggingSettings(_Strict):
         return level.upper() if isinstance(level, str) else level
 
 
-class TracingSettings(_Strict):
+class TracingSettings(StrictModel):
     """OpenTelemetry traces, off unless `enabled` or the standard `OTEL_*` variables ask for
     them (`observability/tracing` decides). `exporter` "none" still makes spans: trace ids in
     log lines and `traceparent` sent upstream, with nothing exported."""
@@ -189,7 +203,7 @@ class TracingSettings(_Strict):
     they may hold personal data, so only when the operator opts in."""
 
 
-class MetricsSettings(_Strict):
+class MetricsSettings(StrictModel):
     """`/metrics` needs `Authorization: Bearer <token>`, or is open when `public` is true."""
 
     enabled: bool = True
@@ -197,51 +211,7 @@ class MetricsSettings(_Strict):
     public: bool = False
 
 
-class WindowSetting(_Strict):
-    """At most `count` per `period_seconds`."""
-
-    count: PositiveInt
-    period_seconds: PositiveInt
-
-
-class TierSettings(_Strict):
-    """The quotas of one tier of keys; an empty list or `concurrent_streams = 0` means none."""
-
-    requests: list[WindowSetting] = Field(
-        default_factory=lambda: [
-            WindowSetting(count=600, period_seconds=60),
-            WindowSetting(count=50_000, period_seconds=86_400),
-        ]
-    )
-    tokens: list[WindowSetting] = Field(default_factory=list)
-    concurrent_streams: Annotated[int, Field(ge=0)] = 64
-    default_max_tokens: PositiveInt = 1024
-
-
-class LimitsSettings(_Strict):
-    """Quotas: on or off, the fail-open policy, lease time, usage periods, tiers by key id."""
-
-    enabled: bool = True
-    on_store_failure: Literal["open", "closed"] = "open"
-    lease_seconds: Annotated[float, Field(ge=3.0)] = 30.0
-    usage_periods: list[PositiveInt] = Field(default_factory=lambda: [3600, 86_400])
-    failed_authentications: list[WindowSetting] = Field(
-        default_factory=lambda: [WindowSetting(count=30, period_seconds=60)]
-    )
-    """Failed authentications allowed per client address; past them the answer is a 429."""
-    default: TierSettings = TierSettings()
-    tiers: dict[str, TierSettings] = Field(default_factory=dict)
-    keys: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _keys_name_tiers(self) -> LimitsSettings:
-        for key_id, tier in self.keys.items():
-            if tier != "default" and tier not in self.tiers:
-                raise ValueError(f"key {key_id!r} names tier {tier!r}, which is not configured")
-        return self
-
-
-class Settings(_Strict):
+class Settings(StrictModel):
     """Every setting of the gateway, merged from all layers and checked."""
 
     env: str
@@ -268,10 +238,13 @@ class Settings(_Strict):
     http2: HTTP2Settings = HTTP2Settings()
     health: HealthSettings = HealthSettings()
     models: ModelsSettings = ModelsSettings()
+    keys: KeysSettings = KeysSettings()
     logging: LoggingSettings = LoggingSettings()
     limits: LimitsSettings = LimitsSettings()
+    pricing: PricingSettings = PricingSettings()
     metrics: MetricsSettings = MetricsSettings()
     tracing: TracingSettings = TracingSettings()
+    usage: UsageSettings = UsageSettings()
 
     @field_validator("redis_url")
     @classmethod

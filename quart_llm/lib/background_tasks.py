@@ -8,6 +8,7 @@ is drained when serving stops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -44,3 +45,11 @@ class BackgroundTasks:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` (if any) and wait until it has ended; its cancellation is not raised."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

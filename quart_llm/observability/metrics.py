@@ -30,6 +30,7 @@ GAP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 LIMIT_CODES = {
     "requests_limit_exceeded": "requests",
     "tokens_limit_exceeded": "tokens",
+    "usd_limit_exceeded": "usd",
     "concurrency_limit_exceeded": "concurrency",
     "too_many_failed_authentications": "failed_authentications",
 }
@@ -70,6 +71,8 @@ class GatewayMetrics:
         self.models = models
         self._request_children: dict[tuple[str, ...], Counter] = {}
         self._token_children: dict[tuple[str, ...], Counter] = {}
+        self._cost_children: dict[tuple[str, ...], Counter] = {}
+        self._unpriced_children: dict[tuple[str, ...], Counter] = {}
         self._define_request_metrics()
         self._define_upstream_metrics()
 
@@ -105,6 +108,16 @@ class GatewayMetrics:
         self.quota_store_failures = counter(
             "quart_llm_quota_store_failures", "Quota store calls that failed (Redis down)."
         )
+        self.key_refresh_failures = counter(
+            "quart_llm_key_refresh_failures",
+            "Refreshes of the keys held in memory that failed (the last snapshot is kept).",
+        )
+        self.usage_records = counter(
+            "quart_llm_usage_records",
+            "Usage records by what became of them: written (to the database), spilled (to the "
+            "spill file while it was down), replayed (from that file), dropped (lost).",
+            ["result"],
+        )
 
     def _define_upstream_metrics(self) -> None:
         counter = partial(Counter, registry=self.registry)
@@ -119,6 +132,16 @@ class GatewayMetrics:
             "quart_llm_tokens",
             "Tokens used, as reported upstream or estimated.",
             ["provider", "model", "direction"],
+        )
+        self.cost = counter(
+            "quart_llm_cost_usd",
+            "USD spent on answers whose cost is known (services/pricing).",
+            ["provider", "model"],
+        )
+        self.unpriced = counter(
+            "quart_llm_unpriced_answers",
+            "Answers whose cost is unknown (no reported cost, no price).",
+            ["provider", "model"],
         )
         self.upstream_errors = counter(
             "quart_llm_upstream_errors",
@@ -156,6 +179,13 @@ class GatewayMetrics:
     def counted_tokens(self, provider: str, model: str, direction: str) -> Counter:
         """The token counter for these labels (`direction`: prompt or completion)."""
         return _child(self.tokens, self._token_children, (provider, model, direction))
+
+    def counted_cost(self, provider: str, model: str, usd: float | None) -> None:
+        """Count an answer's cost (`usd`), or the answer as unpriced when it is None."""
+        if usd is None:
+            _child(self.unpriced, self._unpriced_children, (provider, model)).inc()
+        else:
+            _child(self.cost, self._cost_children, (provider, model)).inc(usd)
 
     def model_label(self, provider: str, model: str) -> str:
         """The bounded model label of an answer (empty when no provider answered)."""

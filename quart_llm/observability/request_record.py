@@ -53,6 +53,9 @@ class RequestRecord:
     """Time spent waiting for a whole answer, retries and fallbacks included."""
     first_chunk_at: float | None = None
     usage: TokenUsage | None = None
+    cost_usd: float | None = None
+    """What the request cost in USD (`services/pricing`): None while unknown, never a made-up
+    0."""
     output_cut: bool = False
     """The upstream went past the output limit; the answer was cut there."""
     retries: int = 0
@@ -64,6 +67,11 @@ class RequestRecord:
     trace: RequestTrace | None = None
     """The request's spans, when tracing is on."""
     finished: bool = False
+
+    @property
+    def final_outcome(self) -> str:
+        """How the request ended: its stream's outcome, else what its status says."""
+        return self.outcome or _outcome_of(self.status)
 
     def overhead_seconds(self, until: float) -> float:
         """Gateway time: everything but waiting for the upstream (whole answers)."""
@@ -106,9 +114,10 @@ class RequestRecord:
             metrics.counted_tokens(self.provider, model, "completion").inc(
                 self.usage.completion_tokens
             )
+            metrics.counted_cost(self.provider, model, self.cost_usd)
 
     def _log(self, duration: float, overhead: float, ttft: float | None) -> None:
-        outcome = self.outcome or _outcome_of(self.status)
+        outcome = self.final_outcome
         usage = self.usage
         fields: dict[str, Any] = {
             "event_name": "quart_llm.request",
@@ -134,6 +143,7 @@ class RequestRecord:
             "gen_ai.usage.input_tokens": usage.prompt_tokens if usage else None,
             "gen_ai.usage.output_tokens": usage.completion_tokens if usage else None,
             "quart_llm.usage.estimated": usage.estimated if usage else None,
+            "quart_llm.cost_usd": self.cost_usd,
             "quart_llm.output_cut": self.output_cut or None,
             "quart_llm.retries": self.retries or None,
             "quart_llm.fallbacks": self.fallbacks or None,

@@ -153,6 +153,7 @@ class RequestTrace:
                     **answer,
                     "quart_llm.key_id": record.key_id,
                     "quart_llm.outcome": record.outcome,
+                    "quart_llm.cost_usd": record.cost_usd,
                     "quart_llm.retries": record.retries or None,
                     "quart_llm.fallbacks": record.fallbacks or None,
                 }

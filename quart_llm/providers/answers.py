@@ -63,3 +63,15 @@ class Completion:
     choices: list[dict[str, Any]]
     usage: TokenUsage | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+EmbeddingInputs = list[str] | list[list[int]]
+"""One upstream request's inputs: texts, or token arrays."""
+
+
+@dataclass(slots=True)
+class Embeddings:
+    """An upstream's vectors, one per input in the order of the inputs, and its usage."""
+
+    vectors: list[list[float]]
+    usage: TokenUsage | None = None

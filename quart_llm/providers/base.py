@@ -15,7 +15,8 @@ from typing import ClassVar
 
 from quart_llm.config.models import ProviderSettings
 from quart_llm.errors import InvalidRequest
-from quart_llm.providers.answers import Completion, StreamChunk
+from quart_llm.lib.prices import Price
+from quart_llm.providers.answers import Completion, EmbeddingInputs, Embeddings, StreamChunk
 from quart_llm.providers.upstream_text import UpstreamText
 from quart_llm.schemas.chat_request import ChatRequest
 
@@ -25,6 +26,8 @@ class Provider(ABC):
 
     kind: ClassVar[str]
     unsupported_fields: ClassVar[frozenset[str]] = frozenset()
+    embeds_tokens: ClassVar[bool] = True
+    """Whether the upstream embeds token arrays as well as texts."""
 
     def __init__(
         self, name: str, settings: ProviderSettings, upstream_text: UpstreamText | None = None
@@ -53,6 +56,35 @@ class Provider(ABC):
                 code="unsupported_parameter",
             )
 
+    def check_embeddings(self, model: str, *, tokens: bool) -> None:
+        """Refuse (400) embeddings this provider cannot make with `model` (token arrays
+        when `tokens`), before any I/O: the operator's `embeddings` settings say what it
+        embeds."""
+        settings = self.settings.embeddings
+        refusal = None
+        if not settings.enabled:
+            refusal = f"provider {self.name!r} does not make embeddings"
+        elif settings.models and model not in settings.models:
+            refusal = f"model {model!r} of provider {self.name!r} does not make embeddings"
+        if refusal is not None:
+            raise InvalidRequest(refusal, param="model", code="embeddings_unsupported")
+        if tokens and not self.embeds_tokens:
+            raise InvalidRequest(
+                f"provider {self.name!r} ({self.kind}) embeds only text; send `input` as text",
+                param="input",
+                code="unsupported_parameter",
+            )
+
+    async def embed(
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+    ) -> Embeddings:
+        """The vectors of `inputs` (at most the provider's batch size), in their order."""
+        raise InvalidRequest(
+            f"provider {self.name!r} ({self.kind}) does not make embeddings",
+            param="model",
+            code="embeddings_unsupported",
+        )
+
     @abstractmethod
     async def complete(self, request: ChatRequest, model: str) -> Completion:
         """The whole answer to a chat."""
@@ -65,6 +97,11 @@ class Provider(ABC):
     @abstractmethod
     async def list_models(self) -> list[str]:
         """The upstream's model names (without the provider prefix)."""
+
+    async def published_prices(self) -> dict[str, Price]:
+        """The prices the upstream publishes, by its model names (none unless it does);
+        raises an UpstreamError when it cannot be read."""
+        return {}
 
     @abstractmethod
     async def probe(self) -> None:

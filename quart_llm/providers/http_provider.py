@@ -28,10 +28,10 @@ from typing import Any, ClassVar
 import httpx
 
 from quart_llm.config.models import ProviderSettings
-from quart_llm.errors import UpstreamProtocolError
+from quart_llm.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusError
 from quart_llm.observability.request_ids import REQUEST_ID_HEADER, current_request_id
 from quart_llm.observability.request_trace import upstream_trace_headers
-from quart_llm.providers.answers import Completion, StreamChunk
+from quart_llm.providers.answers import Completion, EmbeddingInputs, Embeddings, StreamChunk
 from quart_llm.providers.base import Provider
 from quart_llm.providers.connection_limit import ConnectionLimit
 from quart_llm.providers.stream_reading import StreamParser, read_stream
@@ -51,12 +51,14 @@ from quart_llm.providers.wire.stream_items import StreamItems
 from quart_llm.schemas.chat_request import ChatRequest
 
 _REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode("latin-1")
+_NOT_IMPLEMENTED = 501
 
 
 class HTTPProvider(Provider):
     """A provider reached over HTTP; subclasses state the wire format."""
 
     chat_path: ClassVar[str]
+    embed_path: ClassVar[str]
     models_path: ClassVar[str]
     probe_path: ClassVar[str]
     stream_items: ClassVar[type[StreamItems]]
@@ -113,6 +115,20 @@ class HTTPProvider(Provider):
     def parse_models(self, parsed: Any) -> list[str]:
         """Model names from the upstream's parsed model list."""
 
+    def embedding_payload(
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+    ) -> dict[str, Any]:
+        """The upstream's embeddings body for `inputs`, addressed to its own `model` name
+        (`model`, `input` and `dimensions` are what OpenAI and Ollama both read)."""
+        payload: dict[str, Any] = {"model": model, "input": inputs}
+        if dimensions is not None:
+            payload["dimensions"] = dimensions
+        return payload
+
+    @abstractmethod
+    def parse_embeddings(self, parsed: Any, count: int) -> Embeddings:
+        """`count` vectors, in the inputs' order, from the upstream's parsed JSON body."""
+
     def default_headers(self) -> dict[str, str]:
         """Headers sent on every request to this upstream."""
         headers = {"User-Agent": "quart_llm", "Accept-Encoding": "identity"}
@@ -155,6 +171,25 @@ class HTTPProvider(Provider):
                 async with aclosing(batches):
                     async for batch in batches:
                         yield batch
+
+    async def embed(
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+    ) -> Embeddings:
+        """An upstream that answers 501 does not implement embeddings (llama.cpp's server
+        without `--embeddings`): that is the request's 400, as for a provider configured not
+        to embed, not a failing upstream."""
+        content = request_body(self.embedding_payload(inputs, model, dimensions))
+        try:
+            parsed = await self._fetch_json("POST", self.embed_path, content)
+        except UpstreamStatusError as error:
+            if error.upstream_status != _NOT_IMPLEMENTED:
+                raise
+            raise InvalidRequest(
+                f"provider {self.name!r} does not make embeddings ({error.detail})",
+                param="model",
+                code="embeddings_unsupported",
+            ) from None
+        return self.parse_embeddings(parsed, len(inputs))
 
     async def list_models(self) -> list[str]:
         return self.parse_models(await self._fetch_json("GET", self.models_path))

@@ -11,11 +11,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from quart_llm.errors import InvalidRequest, UpstreamProtocolError
-from quart_llm.providers.answers import Completion
+from quart_llm.providers.answers import (
+    Completion,
+    Embeddings,
+    TokenUsage,
+    token_count,
+)
+from quart_llm.providers.embedding_vectors import checked_vectors
 from quart_llm.providers.http_provider import HTTPProvider
 from quart_llm.providers.ollama_answer import OllamaAnswer
 from quart_llm.providers.ollama_payload import build_payload
 from quart_llm.providers.stream_reading import StreamParser
+from quart_llm.providers.upstream_errors import in_band_error
 from quart_llm.providers.wire.stream_items import NDJSONLines
 from quart_llm.schemas.chat_request import ChatRequest
 
@@ -34,6 +41,8 @@ class OllamaProvider(HTTPProvider):
     kind = "ollama"
     unsupported_fields = frozenset((*_REFUSED, *_HARMLESS_VALUES))
     chat_path = "/api/chat"
+    embed_path = "/api/embed"
+    embeds_tokens = False
     models_path = "/api/tags"
     probe_path = "/"
     stream_items = NDJSONLines
@@ -78,6 +87,18 @@ class OllamaProvider(HTTPProvider):
             message["reasoning"] = delta["reasoning"]
         choice = {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
         return Completion(choices=[choice], usage=usage)
+
+    def parse_embeddings(self, parsed: Any, count: int) -> Embeddings:
+        """`embeddings` in the inputs' order; usage from `prompt_eval_count`."""
+        if not isinstance(parsed, Mapping):
+            raise UpstreamProtocolError(self.name, "the answer is not a JSON object")
+        error = parsed.get("error")
+        if error:
+            message = self.upstream_text.excerpt(str(error))
+            raise in_band_error(self.name, message, started=False)
+        vectors = checked_vectors(self.name, parsed.get("embeddings"), count)
+        prompt = token_count(parsed.get("prompt_eval_count"))
+        return Embeddings(vectors, None if prompt is None else TokenUsage(prompt, 0))
 
     def parse_models(self, parsed: Any) -> list[str]:
         models = parsed.get("models") if isinstance(parsed, Mapping) else ()

@@ -18,7 +18,14 @@ from typing import Any
 
 from quart_llm.config.models import ProviderSettings
 from quart_llm.errors import UpstreamProtocolError
-from quart_llm.providers.answers import Completion
+from quart_llm.providers.answers import (
+    Completion,
+    EmbeddingInputs,
+    Embeddings,
+    TokenUsage,
+    token_count,
+)
+from quart_llm.providers.embedding_vectors import checked_vectors
 from quart_llm.providers.http_provider import HTTPProvider
 from quart_llm.providers.openai_stream import OpenAIStreamParser
 from quart_llm.providers.openai_wire import parse_usage, reported_error
@@ -39,6 +46,7 @@ class OpenAICompatProvider(HTTPProvider):
     kind = "openai"
     unsupported_fields = OPENROUTER_EXTRAS
     chat_path = "/chat/completions"
+    embed_path = "/embeddings"
     models_path = "/models"
     probe_path = "/models"
     stream_items = SSEData
@@ -106,6 +114,29 @@ class OpenAICompatProvider(HTTPProvider):
             key: parsed[key] for key in ("system_fingerprint", "service_tier") if key in parsed
         }
         return Completion(choices=choices, usage=parse_usage(parsed.get("usage")), extra=extra)
+
+    def embedding_payload(
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+    ) -> dict[str, Any]:
+        """Floats asked for by name: some servers default to base64."""
+        return super().embedding_payload(inputs, model, dimensions) | {"encoding_format": "float"}
+
+    def parse_embeddings(self, parsed: Any, count: int) -> Embeddings:
+        """`data` items put in the order of their `index`; usage from `prompt_tokens`."""
+        if not isinstance(parsed, Mapping):
+            raise UpstreamProtocolError(self.name, "the answer is not a JSON object")
+        self._raise_reported_error(parsed)
+        data = parsed.get("data")
+        if not isinstance(data, list) or not all(isinstance(item, Mapping) for item in data):
+            raise UpstreamProtocolError(self.name, "the embeddings answer has no `data` array")
+        indexes = [item.get("index") for item in data]
+        if sorted(i for i in indexes if isinstance(i, int)) != list(range(len(data))):
+            raise UpstreamProtocolError(self.name, "the embeddings' indexes are not 0 to n-1")
+        ordered = sorted(data, key=lambda item: item["index"])
+        vectors = checked_vectors(self.name, [item.get("embedding") for item in ordered], count)
+        usage = parsed.get("usage")
+        prompt = token_count(usage.get("prompt_tokens")) if isinstance(usage, Mapping) else None
+        return Embeddings(vectors, None if prompt is None else TokenUsage(prompt, 0))
 
     def stream_parser(self, request: ChatRequest) -> StreamParser:
         return OpenAIStreamParser(self.name, self.upstream_text)

@@ -26,3 +26,10 @@ def estimate_tokens_for_chars(chars: int) -> int:
 def estimate_prompt_tokens(messages: Iterable[ChatMessage]) -> int:
     """The prompt tokens of a conversation: its text plus a few tokens of framing a message."""
     return sum(estimate_text_tokens(message.text()) + _PER_MESSAGE_OVERHEAD for message in messages)
+
+
+def estimate_input_tokens(inputs: Iterable[str | list[int]]) -> int:
+    """The tokens of embedding inputs: estimated for texts, counted for token arrays."""
+    return sum(
+        estimate_text_tokens(value) if isinstance(value, str) else len(value) for value in inputs
+    )

@@ -14,7 +14,8 @@ the Redis password), found whatever an upstream did to them: upper or lower case
 percent-encoding (twice over) or HTML entities, separators or spaces put in, or only a fragment
 (any `FRAGMENT` characters of it in a row, such as its last 8, compared by their letters and
 digits; a secret shorter than that is looked for whole). Key shapes are found too,
-configured or not: `sk-...` and masked keys (`****`), `Bearer <token>`. A text that reveals
+configured or not: `sk-...`, the gateway's own runtime keys `qlm-...` (they are in the
+database, not in settings), masked keys (`****`), `Bearer <token>`. A text that reveals
 one is withheld whole rather than redacted: a partly redacted excerpt must be right about
 every span, withholding only has to detect.
 
@@ -35,7 +36,7 @@ MAX_EXCERPT = 200
 SCREENED_CHARS = 4096
 WITHHELD = "(message withheld: it quoted a credential)"
 _NOT_SHOWN = "(not shown)"
-_KEY_SHAPES = re.compile(r"\b[spr]k-[\w*\-]{6,}|\*{4,}|\bbearer\s+\S{6,}", re.IGNORECASE)
+_KEY_SHAPES = re.compile(r"\b(?:[spr]k|qlm)-[\w*\-]{6,}|\*{4,}|\bbearer\s+\S{6,}", re.IGNORECASE)
 _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 _HEADER_VALUE = r"[A-Za-z0-9!#$&'*+.^_`|~-]{1,40}(?:/[A-Za-z0-9!#$&'*+.^_`|~-]{1,60})?"
 _HEADER_TOKENS = re.compile(rf"{_HEADER_VALUE}(?: ?, ?{_HEADER_VALUE}){{0,3}}")

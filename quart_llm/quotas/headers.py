@@ -6,7 +6,8 @@ ratelimit-headers-10 and later): `RateLimit-Policy`, a list of every policy of t
 with the least left (`"requests-60";r=599;t=1`). And the earlier drafts' trio that deployed
 clients read (`RateLimit-Limit`, `-Remaining`, `-Reset`), for that same policy; the earlier
 `RateLimit-Policy` syntax is the one field not kept, its name now being the current draft's.
-Token budgets also carry OpenAI's `X-RateLimit-*-Tokens`, which its SDK users read.
+Token budgets also carry OpenAI's `X-RateLimit-*-Tokens`, which its SDK users read. USD
+budgets are policies in micro-dollars (`"usd-micros-86400";q=5000000;w=86400;qu="usd-micros"`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from quart_llm.errors import RateLimited
+from quart_llm.errors import GatewayError, RateLimited
+from quart_llm.lib.prices import usd_of_micros
 from quart_llm.quotas.stores.base import Decision, LimitState, WindowLimit
 
 
@@ -96,6 +98,46 @@ def tokens_refused(decision: Decision, needed: int) -> RateLimited:
         code="tokens_limit_exceeded",
         param="max_tokens",
         headers=headers,
+    )
+
+
+def usd_refused(decision: Decision, needed_micros: int) -> RateLimited:
+    """The 429 for a USD budget, naming it and what the request reserved."""
+    limit = decision.refused_by
+    state = next((s for s in decision.states if s.limit == limit), None)
+    headers = {"Retry-After": retry_after(decision.retry_after_seconds)}
+    if state is not None:
+        headers.update(request_limit_headers([state], unit=USD_UNIT))
+    described = f"{_usd(limit.count)} per {limit.period_seconds} s" if limit else "USD"
+    remaining = _usd(state.remaining if state is not None else 0)
+    return RateLimited(
+        f"USD budget reached for this API key: {described}. This request reserves "
+        f"{_usd(needed_micros)} (prompt estimate at the input price plus max_tokens at the "
+        f"output price) and {remaining} remain. Retry after {headers['Retry-After']} s, or ask "
+        "for fewer max_tokens.",
+        code="usd_limit_exceeded",
+        param="max_tokens",
+        headers=headers,
+    )
+
+
+USD_UNIT = "usd-micros"
+
+
+def _usd(micros: int) -> str:
+    return f"${usd_of_micros(micros):f}"
+
+
+def unpriced_refused(model: str) -> GatewayError:
+    """The 403 for a model without a known price, asked for under a USD budget."""
+    return GatewayError(
+        f"This API key has a USD budget, and no price is known for {model or 'this model'}: "
+        "its cost could not be counted. Ask for a priced model, or ask the operator to price "
+        "this one.",
+        status=403,
+        error_type="permission_error",
+        code="model_not_priced",
+        param="model",
     )
 
 

@@ -8,8 +8,13 @@ budget, and no limit when it has none (the upstream's own default applies, as no
 reserved). When the chat ends, however it ends, the real usage replaces the reservation and
 the slot is freed; a settlement takes a window at most one reservation past its budget (when
 the upstream counted more prompt tokens than the estimate), so across every replica a budget is
-never exceeded by more than one request's reservation. When the store is unreachable the
-configured policy decides: fail open (serve, log loudly, count it) or fail closed (503).
+never exceeded by more than one request's reservation. A USD budget is kept the same way in
+micro-dollars: the worst case (prompt estimate at the input price plus the output cap at the
+output price) reserved, the real cost settled (the worst case stays charged when the cost is
+unknown); a model without a known price is refused under a USD budget (403
+`model_not_priced`), as a budget that cannot be counted is not a budget. When the store is
+unreachable the configured policy decides: fail open (serve, log loudly, count it) or fail
+closed (503).
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from quart_llm.config.models import LimitsSettings
+from quart_llm.config.accounting_models import LimitsSettings
 from quart_llm.errors import ServiceUnavailable
+from quart_llm.lib.prices import Price, to_micros
 from quart_llm.lib.random_ids import RandomIds
 from quart_llm.quotas import headers
 from quart_llm.quotas.leases import LeaseKeeper
-from quart_llm.quotas.policy import PolicyBook, QuotaPolicy
+from quart_llm.quotas.policy import KeyQuotas, PolicyBook, QuotaPolicy
 from quart_llm.quotas.stores.base import Decision, QuotaBackendUnavailable, QuotaStore, WindowLimit
 from quart_llm.quotas.stores.usage_counts import UsageRecord, UsageReport
 
@@ -45,6 +51,10 @@ class Admission:
     reserved: int = 0
     token_limits: tuple[WindowLimit, ...] = ()
     windows: tuple[int, ...] = ()
+    usd_reserved: int = 0
+    """Micro-dollars reserved against the USD budgets (the worst case)."""
+    usd_limits: tuple[WindowLimit, ...] = ()
+    usd_windows: tuple[int, ...] = ()
     lease_id: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     finished: bool = False
@@ -58,13 +68,14 @@ class QuotaService:
         store: QuotaStore,
         settings: LimitsSettings,
         on_store_failure: Callable[[], None] | None = None,
+        key_quotas: KeyQuotas | None = None,
     ) -> None:
         self.store = store
         self._on_store_failure = on_store_failure
         self.enabled = settings.enabled
         self.fail_open = settings.on_store_failure == "open"
         self.usage_periods = tuple(sorted(set(settings.usage_periods)))
-        self.policies = PolicyBook(settings)
+        self.policies = PolicyBook(settings, key_quotas)
         self._failed_auth_limits = tuple(
             WindowLimit(w.count, w.period_seconds) for w in settings.failed_authentications
         )
@@ -116,23 +127,39 @@ class QuotaService:
             raise headers.failed_authentications_refused(decision)
 
     async def admit(
-        self, key_id: str, prompt_estimate: int, max_tokens: int | None, choices: int = 1
+        self,
+        key_id: str,
+        prompt_estimate: int,
+        max_tokens: int | None,
+        choices: int = 1,
+        *,
+        price: Price | None = None,
+        model: str = "",
     ) -> Admission:
-        """Decide the output limit, take a concurrency slot and reserve tokens; raise 429 (or
-        503) when refused. `choices` is how many answers were asked for (`n`)."""
+        """Decide the output limit, take a concurrency slot, reserve tokens and USD; raise 429
+        (or 503) when refused. `choices` is how many answers were asked for (`n`); `max_tokens`
+        0 asks for no output (embeddings: the reservation is the prompt alone); `price` is the
+        dearest price the request may be charged at, None when `model` has none."""
         policy = self.policy(key_id)
-        budgeted = self.enabled and bool(policy.tokens)
-        limit = max_tokens or (policy.default_max_tokens if budgeted else None)
+        budgeted = self.enabled and bool(policy.tokens or policy.usd)
+        limit = max_tokens
+        if limit is None and budgeted:
+            limit = policy.default_max_tokens
         cap = limit * choices if limit is not None else None
         admission = Admission(key_id, output_limit=limit, output_cap=cap)
         if not self.enabled:
             return admission
+        if policy.usd and price is None:
+            raise headers.unpriced_refused(model)
         try:
             try:
                 if policy.concurrent_streams:
                     await self._take_slot(admission, policy.concurrent_streams)
-                if cap is not None and budgeted:
+                if cap is not None and policy.tokens:
                     await self._reserve(admission, policy.tokens, prompt_estimate + cap)
+                if cap is not None and policy.usd and price is not None:
+                    worst = to_micros(price.cost(prompt_estimate, cap))
+                    await self._reserve_usd(admission, policy.usd, worst)
             except QuotaBackendUnavailable:
                 self._store_failed("admission")
         except BaseException:
@@ -161,8 +188,21 @@ class QuotaService:
         if state is not None:
             admission.headers.update(headers.token_limit_headers(state))
 
-    async def finish(self, admission: Admission, record: UsageRecord | None) -> None:
-        """Settle the reservation with the real usage, free the slot, count the usage."""
+    async def _reserve_usd(
+        self, admission: Admission, limits: tuple[WindowLimit, ...], micros: int
+    ) -> None:
+        decision = await self.store.reserve_tokens(usd_subject(admission.key_id), limits, micros)
+        if not decision.allowed:
+            raise headers.usd_refused(decision, micros)
+        admission.usd_reserved = micros
+        admission.usd_limits = limits
+        admission.usd_windows = decision.windows
+
+    async def finish(
+        self, admission: Admission, record: UsageRecord | None, cost_micros: int | None = None
+    ) -> None:
+        """Settle the reservations with the real usage and cost (`cost_micros`; None:
+        unknown), free the slot, count the usage."""
         if admission.finished:
             return
         admission.finished = True
@@ -179,10 +219,26 @@ class QuotaService:
                     used - admission.reserved,
                     overdraft=admission.reserved,
                 )
+            if admission.usd_reserved:
+                await self._settle_usd(admission, record, cost_micros)
             if record is not None and self.enabled:
                 await self.store.record_usage(admission.key_id, record, self.usage_periods)
         except QuotaBackendUnavailable:
             self._store_failed("settlement", may_refuse=False)
+
+    async def _settle_usd(
+        self, admission: Admission, record: UsageRecord | None, cost_micros: int | None
+    ) -> None:
+        """Nothing answered costs nothing; an answer of unknown cost keeps its worst case."""
+        reserved = admission.usd_reserved
+        charged = 0 if record is None else reserved if cost_micros is None else cost_micros
+        await self.store.settle_tokens(
+            usd_subject(admission.key_id),
+            admission.usd_limits,
+            admission.usd_windows,
+            charged - reserved,
+            overdraft=reserved,
+        )
 
     async def usage(self, key_id: str) -> UsageReport:
         """The key's usage report; 503 when the store cannot be reached."""
@@ -215,3 +271,8 @@ class QuotaService:
                 what,
                 self.store_failures,
             )
+
+
+def usd_subject(key_id: str) -> str:
+    """Where a key's USD budgets are counted in the store, apart from its token budgets."""
+    return f"usd:{key_id}"

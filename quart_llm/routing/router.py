@@ -12,7 +12,7 @@ sees requests from the moment they are planned until they are settled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from quart_llm.config.models import AliasSettings
@@ -23,6 +23,10 @@ from quart_llm.routing.deployments import Deployment, DeploymentSet
 from quart_llm.routing.fallback import fallback_routes
 from quart_llm.routing.route import Route, resolve_route
 from quart_llm.schemas.chat_request import ChatRequest
+from quart_llm.schemas.embeddings import EmbeddingsRequest
+
+Check = Callable[[Route], None]
+"""Raises the refusal (a GatewayError) when the route's provider cannot take the request."""
 
 
 @dataclass(slots=True)
@@ -63,22 +67,34 @@ class Router:
         }
 
     def plan(self, request: ChatRequest) -> RoutePlan:
-        """The routes for `request`; a 400 when none of them can take it."""
-        deployments = self.aliases.get(request.model) if request.provider is None else None
+        """The routes for a chat `request`; a 400 when none of them can take it."""
+        return self._plan(
+            request.model, request.provider, lambda r: r.provider.check_supported(request)
+        )
+
+    def plan_embeddings(self, request: EmbeddingsRequest) -> RoutePlan:
+        """The routes for an embeddings `request`; a 400 when none of them can embed it."""
+        tokens = not isinstance(request.inputs[0], str)
+        return self._plan(
+            request.model,
+            request.provider,
+            lambda r: r.provider.check_embeddings(r.model, tokens=tokens),
+        )
+
+    def _plan(self, model: str, provider: str | None, check: Check) -> RoutePlan:
+        deployments = self.aliases.get(model) if provider is None else None
         if deployments is not None:
             candidates = deployments.order(lambda r: self._circuits.blocking(r) is not None)
-            source = request.model
+            source = model
         else:
-            primary = resolve_route(
-                self._providers, self._default_provider, request.model, request.provider
-            )
+            primary = resolve_route(self._providers, self._default_provider, model, provider)
             candidates, source = [primary], primary.public_model
-        routes = _supported(request, candidates)
+        routes = _supported(check, candidates)
         seen = {(r.provider.name, r.model) for r in routes}
         for route in fallback_routes(routes[0], self._fallbacks, self._providers, source):
             if (route.provider.name, route.model) not in seen:
                 seen.add((route.provider.name, route.model))
-                routes.extend(_supported(request, [route], quiet=True))
+                routes.extend(_supported(check, [route], quiet=True))
         plan = RoutePlan(routes, deployments)
         if deployments is not None:
             plan.counted = routes[0]
@@ -107,14 +123,14 @@ def _route(providers: Mapping[str, Provider], target: str) -> Route:
     return Route(providers[name], model)
 
 
-def _supported(request: ChatRequest, routes: list[Route], *, quiet: bool = False) -> list[Route]:
-    """The routes whose provider can take `request`; none left raises the first refusal
-    (unless `quiet`)."""
+def _supported(check: Check, routes: list[Route], *, quiet: bool = False) -> list[Route]:
+    """The routes `check` lets through; none left raises the first refusal (unless
+    `quiet`)."""
     supported: list[Route] = []
     first_refusal: GatewayError | None = None
     for route in routes:
         try:
-            route.provider.check_supported(request)
+            check(route)
         except GatewayError as refusal:
             first_refusal = first_refusal or refusal
             continue

@@ -70,6 +70,7 @@ async def stream_chat(
     except BaseException:
         call.settle_later(None)
         raise
+    call.release_request()
     record.streamed = True
     provider = call.route.provider.name
     context = StreamContext(

@@ -13,7 +13,6 @@ with the upstream's words: those may quote a key, an internal host or anything e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from quart_llm.errors import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
+from quart_llm.lib.background_tasks import cancel_and_wait
 from quart_llm.lib.refreshing import Refreshing
 from quart_llm.providers.base import Provider
 from quart_llm.routing.circuit_board import CircuitBoard
@@ -59,10 +59,7 @@ class HealthChecker:
     async def stop(self) -> None:
         """Stop probing."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def ready(self) -> bool:
         """Whether at least one provider answered its last probe."""

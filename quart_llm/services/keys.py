@@ -11,10 +11,14 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
 from quart_llm.errors import AuthenticationFailed
+
+if TYPE_CHECKING:
+    from quart_llm.store.api_keys import ApiKey
 
 HASHED_PREFIX = "sha256:"
 _KEY_ID_CONTEXT = b"quart_llm key id\x00"
@@ -22,9 +26,22 @@ _KEY_ID_CONTEXT = b"quart_llm key id\x00"
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the key id only."""
+    """Who is calling: the key id, and the key itself when the registry holds it (its tier,
+    allowed models and budgets)."""
 
     key_id: str
+    key: ApiKey | None = None
+
+
+class Authenticator(Protocol):
+    """What the web layer authenticates against: a `KeyRing`, or the `KeyRegistry`."""
+
+    kind: str
+    code_suffix: str
+
+    def authenticate(self, key: str) -> Principal:
+        """The caller presenting `key`; AuthenticationFailed otherwise."""
+        ...
 
 
 def hash_key(key: str) -> str:
@@ -43,14 +60,23 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
 
+def key_id_for_digest(digest: bytes) -> str:
+    """The key id of a key's SHA-256 digest."""
+    return _key_id(digest)
+
+
 def _key_id(digest: bytes) -> str:
     return "key_" + hashlib.sha256(_KEY_ID_CONTEXT + digest).hexdigest()[:12]
 
 
 class KeyRing:
-    """The accepted keys as digests."""
+    """The accepted keys as digests. `kind` names them in refusals ("API key", "admin key"),
+    and their codes (`invalid_api_key`, `invalid_admin_key`), so a client that sent an API key
+    to the admin API is told which kind was expected."""
 
-    def __init__(self, keys: Iterable[SecretStr]) -> None:
+    def __init__(self, keys: Iterable[SecretStr], kind: str = "API key") -> None:
+        self.kind = kind
+        self.code_suffix = kind.lower().replace(" ", "_")
         digests: list[bytes] = []
         for key in keys:
             value = key.get_secret_value()
@@ -72,5 +98,5 @@ class KeyRing:
             if hmac.compare_digest(presented, digest):
                 matched = digest
         if matched is None:
-            raise AuthenticationFailed("Invalid API key.", code="invalid_api_key")
+            raise AuthenticationFailed(f"Invalid {self.kind}.", code=f"invalid_{self.code_suffix}")
         return Principal(key_id=_key_id(matched))

@@ -4,7 +4,9 @@
 get their async drivers (aiosqlite, asyncpg). Empty means the embedded default: a SQLite file
 in `data/` under the working directory (a volume in the image), never inside the package.
 `sqlite://` alone is a database in memory, gone when the process ends (the test environment's
-default).
+default). It lives in one connection, which callers take one at a time: shared at once (as a
+`StaticPool` shares it), a read that ends rolls back a write in progress, and the write is lost
+without an error.
 
 SQLite is set up for a server: write-ahead logging (readers never wait for the writer) and a
 busy timeout, so two processes sharing a file wait for each other instead of failing.
@@ -12,13 +14,15 @@ busy timeout, so two processes sharing a file wait for each other instead of fai
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from quart_llm.config.paths import DATA_PATH
 
@@ -49,7 +53,7 @@ def create_engine(url: URL) -> AsyncEngine:
     """An async engine for `url` (its SQLite file's folder is made when missing)."""
     options: dict[str, Any] = {}
     if is_in_memory(url):
-        options = {"poolclass": StaticPool}
+        options = {"poolclass": AsyncAdaptedQueuePool, "pool_size": 1, "max_overflow": 0}
     elif url.get_backend_name() == "postgresql":
         options = {"pool_size": 5, "max_overflow": 5, "pool_pre_ping": True}
     path = sqlite_path(url)
@@ -67,6 +71,29 @@ def _configure_sqlite(connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached, or failed to answer (down, restarting, too slow)."""
+
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    exc.OperationalError,  # connection refused or lost, SQLite busy past its timeout
+    exc.InterfaceError,
+    exc.TimeoutError,  # no pooled connection in time
+    OSError,  # drivers that raise the socket's own error (asyncpg connecting)
+    TimeoutError,
+)
+
+
+@contextlib.contextmanager
+def reaching_database() -> Iterator[None]:
+    """Turn every "the database is unreachable" error into `DatabaseUnavailable` (anything
+    else, a constraint broken, is a bug and stays what it is)."""
+    try:
+        yield
+    except UNAVAILABLE_ERRORS as error:
+        raise DatabaseUnavailable(f"{type(error).__name__}") from error
 
 
 class Database:

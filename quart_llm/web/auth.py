@@ -9,11 +9,12 @@ from typing import Any
 from quart import g
 
 from quart_llm.errors import AuthenticationFailed
-from quart_llm.services.keys import KeyRing, Principal
+from quart_llm.services.keys import Authenticator, Principal
 
 API_KEY_HEADER = "x-api-key"
 PUBLIC_ATTRIBUTE = "_quart_llm_public"
 ADMIN_ATTRIBUTE = "_quart_llm_admin"
+ADMIN_PATH = "/admin/"
 PUBLIC_ENDPOINTS = frozenset({"openapi"})
 """Endpoints registered by extensions, which cannot carry the attribute: the OpenAPI document."""
 
@@ -30,9 +31,10 @@ def admin[F: Callable[..., Any]](func: F) -> F:
     return func
 
 
-def is_admin(func: Callable[..., Any]) -> bool:
-    """Whether a route belongs to the admin API."""
-    return bool(getattr(func, ADMIN_ATTRIBUTE, False))
+def is_admin(func: Callable[..., Any], rule: str | None = None) -> bool:
+    """Whether a route belongs to the admin API: marked `admin`, or anywhere under
+    `/admin/` (so a route added there without the mark is still closed to API keys)."""
+    return bool(getattr(func, ADMIN_ATTRIBUTE, False)) or (rule or "").startswith(ADMIN_PATH)
 
 
 def is_public(endpoint: str, func: Callable[..., Any]) -> bool:
@@ -52,15 +54,15 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def authenticate(
-    keyring: KeyRing, authorization: str | None, api_key: str | None = None
+    keyring: Authenticator, authorization: str | None, api_key: str | None = None
 ) -> Principal:
     """The caller named by an Authorization header, else by an `x-api-key` header (Anthropic's
     way); AuthenticationFailed without echoing either."""
     token = bearer_token(authorization) or (api_key.strip() if api_key else None)
     if not token:
         raise AuthenticationFailed(
-            "Missing API key: send 'Authorization: Bearer <key>' (or 'x-api-key: <key>').",
-            code="missing_api_key",
+            f"Missing {keyring.kind}: send 'Authorization: Bearer <key>' (or 'x-api-key: <key>').",
+            code=f"missing_{keyring.code_suffix}",
         )
     return keyring.authenticate(token)
 
@@ -69,7 +71,7 @@ def current_admin() -> Principal:
     """The admin calling the current request (an admin route's caller)."""
     principal = g.get("admin")
     if not isinstance(principal, Principal):
-        raise AuthenticationFailed("Admin authentication required.", code="missing_api_key")
+        raise AuthenticationFailed("Admin authentication required.", code="missing_admin_key")
     return principal
 
 

@@ -2,7 +2,9 @@
 authentication, the body check; on the way out the common headers; and the end of the
 request's record, finished exactly once, here: when the request is torn down, or when its
 stream has ended and been accounted for. A request whose client went away before it was
-answered (its task cancelled) is finished as `client_gone` with status 499.
+answered (its task cancelled) is finished as `client_gone` with status 499. A request an API
+key made to do work (`services.usage_records.is_metered`) hands its finished record to the
+usage recorder then, which only appends it to a list: the database is written elsewhere.
 
 The gateway answers no redirect, and serves a route only at its own path. werkzeug's routing
 would answer 308 for a path it normalises (`/v1//usage`, a missing trailing slash), with a
@@ -29,7 +31,8 @@ from quart_llm.observability.request_ids import (
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.chat_streaming import EventStream
 from quart_llm.services.container import Services
-from quart_llm.services.keys import KeyRing, Principal
+from quart_llm.services.keys import Authenticator, Principal
+from quart_llm.services.usage_records import is_metered
 from quart_llm.web.auth import API_KEY_HEADER, authenticate, is_admin, is_public
 from quart_llm.web.cors import CORSPolicy
 from quart_llm.web.request_body import read_json_body
@@ -71,11 +74,11 @@ class RequestHooks:
         if request.endpoint not in HEALTH_ENDPOINTS:
             self.services.drainer.refuse_if_draining()
         view = self.app.view_functions[request.endpoint]
-        if is_admin(view):
+        if is_admin(view, request.url_rule.rule if request.url_rule is not None else None):
             g.admin = await self._authenticate(self.services.admin_keyring)
             g.record.key_id = g.admin.key_id
         elif not is_public(request.endpoint, view):
-            g.principal = await self._authenticate(self.services.keyring)
+            g.principal = await self._authenticate(self.services.keys)
             g.record.key_id = g.principal.key_id
         if request.method in BODY_METHODS:
             if request.mimetype != "application/json":
@@ -114,7 +117,7 @@ class RequestHooks:
             )
         return record
 
-    async def _authenticate(self, keyring: KeyRing) -> Principal:
+    async def _authenticate(self, keyring: Authenticator) -> Principal:
         """The caller; a client address that keeps failing gets 429s instead of 401s."""
         try:
             return authenticate(
@@ -144,14 +147,22 @@ class RequestHooks:
         record = g.get("record")
         if not isinstance(record, RequestRecord) or record.finished:
             return
+        principal = g.get("principal")
+        metered = is_metered(request.method, principal.key_id if principal else None)
         stream = g.get(EVENT_STREAM_KEY)
         if isinstance(stream, EventStream) and record.status:
-            stream.on_close.append(lambda: record.finish(self.services.metrics))
+            stream.on_close.append(lambda: self._finish(record, metered))
             return
         if isinstance(error, asyncio.CancelledError) and not record.status:
             record.status = CLIENT_GONE_STATUS
             record.outcome = record.outcome or "client_gone"
+        self._finish(record, metered)
+
+    def _finish(self, record: RequestRecord, metered: bool) -> None:
+        """The one end of a record: metrics, log line, spans, and its usage record."""
         record.finish(self.services.metrics)
+        if metered:
+            self.services.usage.add(record)
 
 
 def _has_empty_segment() -> bool:

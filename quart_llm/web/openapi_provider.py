@@ -11,7 +11,7 @@ names. Tags are sorted so the committed document does not change from run to run
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,21 @@ def streams_events[F: Callable[..., Any]](
     return decorator
 
 
+CSV_ATTRIBUTE = "_quart_llm_csv"
+CSV_MEDIA_TYPE = "text/csv"
+
+
+def answers_csv[F: Callable[..., Any]](columns: Sequence[str]) -> Callable[[F], F]:
+    """Document that the route's 200 may also be CSV (asked with `format=csv` or `Accept:
+    text/csv`), with a header row of `columns`."""
+
+    def decorator(func: F) -> F:
+        setattr(func, CSV_ATTRIBUTE, tuple(columns))
+        return func
+
+    return decorator
+
+
 class GatewayOpenAPIProvider(OpenAPIProvider):
     """quart-schema's document as OpenAPI 3.2, with event streams and shared schemas."""
 
@@ -96,6 +111,7 @@ class GatewayOpenAPIProvider(OpenAPIProvider):
         paths, components = super().build_paths(rule)
         func = self._app.view_functions[rule.endpoint]
         stream: EventStreamDoc | None = getattr(func, SSE_ATTRIBUTE, None)
+        csv_columns: tuple[str, ...] | None = getattr(func, CSV_ATTRIBUTE, None)
         for operations in paths.values():
             for operation in operations.values():
                 if "tags" in operation:
@@ -104,6 +120,8 @@ class GatewayOpenAPIProvider(OpenAPIProvider):
                     operation["requestBody"]["required"] = True
                 if stream is not None:
                     components.update(self._add_event_stream(operation, stream))
+                if csv_columns is not None:
+                    _add_csv(operation, csv_columns)
         return paths, components
 
     def _add_event_stream(
@@ -123,6 +141,18 @@ class GatewayOpenAPIProvider(OpenAPIProvider):
         success["description"] = _stream_description(stream)
         success["content"][SSE_MEDIA_TYPE] = {"itemSchema": event_item_schema(stream)}
         return definitions
+
+
+def _add_csv(operation: dict[str, Any], columns: tuple[str, ...]) -> None:
+    """Give the operation's 200 a `text/csv` entry beside its JSON."""
+    success = operation.setdefault("responses", {}).setdefault(200, {"content": {}})
+    success["content"][CSV_MEDIA_TYPE] = {
+        "schema": {
+            "type": "string",
+            "description": f"CSV with a header row: {','.join(columns)}; an unknown value is an "
+            "empty cell.",
+        }
+    }
 
 
 def event_item_schema(stream: EventStreamDoc) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from quart_rate_limiter import (
 from quart_llm.quotas import headers
 from quart_llm.quotas.service import QuotaService
 from quart_llm.services.keys import Principal
+from quart_llm.web.auth import is_admin
 from quart_llm.web.responses import add_missing_headers
 
 EXEMPT_ENDPOINTS = frozenset({"openapi"})
@@ -41,11 +42,14 @@ class GatewayRateLimiter(RateLimiter):
         super().__init__(app, key_function=_key_id_of_caller)
 
     def is_exempt(self, endpoint: str | None) -> bool:
-        """Whether a route is exempt from request limits."""
+        """Whether a route is exempt from request limits (the admin API is: its callers
+        are no API key with a tier)."""
         if endpoint is None or endpoint in EXEMPT_ENDPOINTS:
             return True
         view = current_app.view_functions.get(endpoint)
-        return view is None or bool(getattr(view, QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE, False))
+        if view is None or is_admin(view, request.url_rule.rule if request.url_rule else None):
+            return True
+        return bool(getattr(view, QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE, False))
 
     @staticmethod
     def refuse_per_route_limits(app: Quart) -> None:

@@ -59,16 +59,11 @@ class ReadBody(Body):
 
 async def read_json_body(request: Request, max_bytes: int) -> Any:
     """Read the body (413 past `max_bytes`), parse it strictly (400), and cache it."""
-    received = bytearray()
-    try:
-        async with asyncio.timeout(request.body_timeout):
-            async for chunk in request.body:
-                received += chunk
-                if len(received) > max_bytes:
-                    raise RequestEntityTooLarge()
-    except TimeoutError as error:
-        raise RequestTimeout() from error
-    data = bytes(received)
+    data = _arrived_body(request.body)
+    if data is None:
+        data = await _receive_body(request, max_bytes)
+    elif len(data) > max_bytes:
+        raise RequestEntityTooLarge()
     request.body = ReadBody(data)
     try:
         parsed = orjson.loads(data)
@@ -82,3 +77,30 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
     request._cached_json[False] = parsed
     request._cached_json[True] = parsed
     return parsed
+
+
+def _arrived_body(body: Body) -> bytes | None:
+    """The whole body when it has all arrived already (a small body comes with its headers),
+    else None. Taken from Quart's queue at once, without the timeout scope and the iteration
+    per chunk that waiting needs (measured: 1 µs against 10 µs for a chat request)."""
+    if type(body) is not Body or body._must_raise is not None or not body._complete.is_set():
+        return None
+    received = bytearray()
+    queue = body._queue
+    while not queue.empty():
+        received += queue.get_nowait()
+    return bytes(received)
+
+
+async def _receive_body(request: Request, max_bytes: int) -> bytes:
+    """The body as it arrives, refused with 413 as soon as it passes `max_bytes`."""
+    received = bytearray()
+    try:
+        async with asyncio.timeout(request.body_timeout):
+            async for chunk in request.body:
+                received += chunk
+                if len(received) > max_bytes:
+                    raise RequestEntityTooLarge()
+    except TimeoutError as error:
+        raise RequestTimeout() from error
+    return bytes(received)

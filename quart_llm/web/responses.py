@@ -49,3 +49,23 @@ def add_missing_headers(headers: Headers, values: Mapping[str, str]) -> None:
     for name, value in values.items():
         if name.lower() not in present:
             headers.add(name, value)
+
+
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+
+
+def wants_csv(format_asked: str | None) -> bool:
+    """Whether the client asked for CSV: `format=csv`, or `Accept: text/csv` without a
+    `format`."""
+    if format_asked is not None:
+        return format_asked == "csv"
+    return request.accept_mimetypes.best_match(("application/json", "text/csv")) == "text/csv"
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """A CSV answer, offered as a file named `filename`."""
+    return Response(
+        text,
+        content_type=CSV_CONTENT_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

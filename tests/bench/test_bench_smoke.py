@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.floor_targets import evaluate
 from bench.options import SCENARIOS
 from bench.report import COLUMNS, ERROR
 from bench.scenarios import SCENARIO_RUNNERS
@@ -16,10 +18,16 @@ from bench.tools import missing_tools
 from quart_llm.config.paths import ROOT_PATH
 
 
-def table_rows(markdown: str) -> list[list[str]]:
-    rows = []
+def table_rows(markdown: str, header: str = "| Scenario |") -> list[list[str]]:
+    """The rows of the table whose header line starts with `header`."""
+    rows: list[list[str]] = []
+    inside = False
     for line in markdown.splitlines():
-        if line.startswith("| ") and not line.startswith("| Scenario |"):
+        if line.startswith(header):
+            inside = True
+        elif inside and not line.startswith("|"):
+            break
+        elif inside and line.startswith("| "):
             rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
     return rows
 
@@ -48,3 +56,9 @@ def test_smoke_run_covers_every_scenario_without_errors(tmp_path: Path) -> None:
         assert SCENARIO_RUNNERS[name][0] in labels, f"no row for scenario {name}:\n{markdown}"
     assert not [row for row in rows if row[-1] == ERROR], markdown
     assert len(list(tmp_path.glob("*.md"))) == 2
+    targets = table_rows(markdown, "| Target |")
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert [row[0] for row in targets] == [item["target"] for item in results["targets"]]
+    assert len(targets) == len(evaluate({})), markdown
+    assert len(results["rows"]) == len(rows)
+    assert len(list(tmp_path.glob("*.json"))) == 2

@@ -12,12 +12,20 @@ README_KEY = "dev-key-change-me"
 
 
 def section(heading: str, text: str | None = None) -> str:
-    """The text under `heading` (e.g. `### curl`) up to the next heading of its level or above."""
+    """The text under `heading` (e.g. `### curl`) up to the next heading of its level or above
+    (a `# comment` line inside a fenced code block is no heading)."""
     source = README.read_text() if text is None else text
     level = len(heading) - len(heading.lstrip("#"))
     start = source.index(f"\n{heading}\n") + len(heading) + 2
-    following = re.compile(rf"^#{{1,{level}}} ", re.MULTILINE).search(source, start)
-    return source[start : following.start() if following else len(source)]
+    following = re.compile(rf"^#{{1,{level}}} ")
+    offset, fenced = start, False
+    for line in source[start:].splitlines(keepends=True):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and following.match(line):
+            return source[start:offset]
+        offset += len(line)
+    return source[start:]
 
 
 def code_blocks(text: str, language: str) -> list[str]:

@@ -19,7 +19,7 @@ from tests.clients.nginx import NGINX_CONF, check_config, loopback_config
 
 COMPOSE_FILE = ROOT_PATH / "docker-compose.yml"
 ENV_EXAMPLE = ROOT_PATH / ".env.example"
-ALWAYS = {"lb", "gateway", "redis"}
+ALWAYS = {"lb", "gateway", "redis", "postgres"}
 
 
 def docker_compose() -> str:

@@ -163,3 +163,24 @@ def test_curl_of_the_translated_apis(
     result = run(["bash", "-c", command], tmp_path, env={**os.environ, "KEY": TEST_KEY})
     assert result.returncode == 0, result.stderr
     assert text_of(json.loads(result.stdout)) == HELLO
+
+
+def test_embeddings_python(server: LiveServer, tmp_path: Path) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(example("### Embeddings (`openai`, Python)", "python", server))
+    result = run([sys.executable, str(script)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    sizes, lengths, same = result.stdout.splitlines()
+    length, prompt_tokens = map(int, sizes.split())
+    assert length == 64 and prompt_tokens > 0
+    assert (lengths, same) == ("[8, 8]", "True")
+
+
+def test_curl_of_embeddings(server: LiveServer, tmp_path: Path) -> None:
+    (command,) = shell_commands(example("### Embeddings (`openai`, Python)", "bash", server))
+    result = run(["bash", "-c", command], tmp_path, env={**os.environ, "KEY": TEST_KEY})
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert [item["index"] for item in answer["data"]] == [0, 1]
+    assert all(isinstance(x, float) for x in answer["data"][1]["embedding"])
+    assert answer["model"] == "mock/mock-1"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,21 @@ def test_files_layer_settings_then_secrets(tmp_path: Path) -> None:
             None,
             "setting providers.x: base_url is required for kind 'openai'",
         ),
+        (
+            {"pricing": {"models": {"gpt-4o": {"input_per_million": 1, "output_per_million": 1}}}},
+            None,
+            "setting pricing.models: price for 'gpt-4o': name a model as provider/model",
+        ),
+        (
+            {"pricing": {"models": {"m/x": {"input_per_million": -1, "output_per_million": 1}}}},
+            None,
+            "setting pricing.models.m/x.input_per_million: Input should be greater than or equal",
+        ),
+        (
+            {"limits": {"default": {"usd": [{"amount": "0.0000001", "period_seconds": 60}]}}},
+            None,
+            "setting limits.default.usd.0.amount: Decimal input should have no more than 6",
+        ),
     ],
 )
 def test_bad_configuration_gives_one_clear_line(
@@ -117,6 +133,19 @@ def test_bad_configuration_gives_one_clear_line(
     message = str(caught.value)
     assert message.startswith(expected), message
     assert "\n" not in message
+
+
+def test_prices_and_usd_budgets_are_read_exactly_from_files(tmp_path: Path) -> None:
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text(
+        '[default.pricing.models."openai/gpt-4o-mini"]\n'
+        "input_per_million = 0.15\noutput_per_million = 0.6\n"
+        "[[default.limits.default.usd]]\namount = 2.5\nperiod_seconds = 86400\n"
+    )
+    settings = load_settings(settings_file=settings_file)
+    price = settings.pricing.models["openai/gpt-4o-mini"]
+    assert (price.input_per_million, price.output_per_million) == (Decimal("0.15"), Decimal("0.6"))
+    assert settings.limits.default.usd[0].amount == Decimal("2.5")
 
 
 def test_a_bad_secret_is_never_echoed() -> None:

@@ -179,7 +179,7 @@ INVALID_JSON: dict[str, bytes] = {
 }
 
 
-@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("route", [*ROUTES, "/v1/embeddings"])
 @pytest.mark.parametrize("case", sorted(INVALID_JSON))
 async def test_invalid_json_is_400(h: Harness, route: str, case: str) -> None:
     response = await post(h, route, INVALID_JSON[case], JSON_HEADERS)

@@ -5,7 +5,7 @@ generated cases per operation and phase, the mock provider only. Request quotas 
 a run never meets a 429 it did not provoke. Half the generated chat bodies are made answerable
 (the mock's `mock-1`, one user message, fields the mock refuses dropped), so whole and streamed
 200s are generated too; `test_answers_conform_to_the_document` makes sure of each kind, for
-chat and for the Messages and Responses APIs.
+chat, for the Messages and Responses APIs and for embeddings.
 
 Only Schemathesis's own checks run. Event streams are checked by `response_schema_conformance`
 itself: each parsed event against the response's `itemSchema`, its `data` parsed as JSON
@@ -48,6 +48,8 @@ OVERRIDES = {
     "limits": {"default": {"requests": [{"count": 1_000_000, "period_seconds": 60}]}},
 }
 
+ADMIN = {"Authorization": "Bearer test-admin-key"}
+"""The admin API's routes are called with the testing admin key."""
 USER = [{"role": "user", "content": "Hello there"}]
 CHECKS: list[CheckFunction] = [
     not_a_server_error,
@@ -79,6 +81,9 @@ schema = schemathesis.openapi.from_path(
 
 @schema.hook
 def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
+    operation = context.operation
+    if isinstance(body, dict) and operation is not None and operation.path == "/v1/embeddings":
+        return st.sampled_from([body, {"model": "mock-1", "input": body.get("input", "Hi")}])
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return st.just(body)
     answerable = {
@@ -96,16 +101,32 @@ def server() -> Iterator[LiveServer]:
         yield live
 
 
-@schema.parametrize()
-@settings(
+fuzzed = settings(
     max_examples=MAX_EXAMPLES,
     derandomize=True,
     database=None,
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
+"""Bounded and deterministic generation, for every operation."""
+
+
+@schema.exclude(tag="admin").parametrize()
+@fuzzed
 def test_api_conforms_to_its_document(case: Case[Any], server: LiveServer) -> None:
-    case.call_and_validate(base_url=server.base_url, headers=AUTH, checks=CHECKS, timeout=10)
+    headers = ADMIN if case.path.startswith("/admin/") else AUTH
+    case.call_and_validate(base_url=server.base_url, headers=headers, checks=CHECKS, timeout=10)
+
+
+ADMIN = {"Authorization": "Bearer test-admin-key"}
+
+
+@schema.include(tag="admin").parametrize()
+@fuzzed
+def test_admin_api_conforms_to_its_document(case: Case[Any], server: LiveServer) -> None:
+    """The admin API with an admin key: whatever is generated, a documented answer (never a
+    500), keys created from generated bodies included."""
+    case.call_and_validate(base_url=server.base_url, headers=ADMIN, checks=CHECKS, timeout=10)
 
 
 CHAT_ANSWERS: dict[str, tuple[str, dict[str, Any], int, str]] = {
@@ -169,12 +190,24 @@ TRANSLATED_ANSWERS: dict[str, tuple[str, dict[str, Any], int, str]] = {
     ),
     "response-stored": ("/v1/responses", {"store": True}, 400, "application/json"),
 }
-ANSWERS = {**CHAT_ANSWERS, **TRANSLATED_ANSWERS}
+EMBEDDINGS_ANSWERS: dict[str, tuple[str, dict[str, Any], int, str]] = {
+    "embeddings": ("/v1/embeddings", {}, 200, "application/json"),
+    "embeddings-base64": ("/v1/embeddings", {"encoding_format": "base64"}, 200, "application/json"),
+    "embeddings-tokens": ("/v1/embeddings", {"input": [[1, 2], [3]]}, 200, "application/json"),
+    "embeddings-fail-early": (
+        "/v1/embeddings",
+        {"model": "mock-fail-early"},
+        503,
+        "application/json",
+    ),
+    "embeddings-unknown-model": ("/v1/embeddings", {"model": "mock/none"}, 404, "application/json"),
+}
+ANSWERS = {**CHAT_ANSWERS, **TRANSLATED_ANSWERS, **EMBEDDINGS_ANSWERS}
 
 
 def answer_body(path: str, fields: dict[str, Any]) -> dict[str, Any]:
     """A body for `path` that the mock answers, with `fields` on top."""
-    if path == "/v1/responses":
+    if path in ("/v1/responses", "/v1/embeddings"):
         return {"model": "mock-1", "input": "Hello there", **fields}
     body: dict[str, Any] = {"model": "mock-1", "messages": USER, **fields}
     if path == "/v1/messages":

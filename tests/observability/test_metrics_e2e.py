@@ -41,6 +41,9 @@ def gateway() -> Iterator[tuple[LiveServer, Records]]:
                 "tiers": {"small": {"requests": [{"count": 2, "period_seconds": 3600}]}},
                 "keys": {key_id_for_key(LIMITED_KEY): "small"},
             },
+            "pricing": {
+                "models": {"mock/mock-1": {"input_per_million": 1000, "output_per_million": 2000}}
+            },
             "providers": {
                 "ollama": {
                     "kind": "ollama",
@@ -89,11 +92,14 @@ async def test_counters_move_by_exactly_what_happened(
         before = await scrape(client)
         collector.records.clear()
         completion_tokens = 0
+        cost = 0.0
         for _ in range(3):
             answer = await client.post(
                 "/v1/chat/completions", headers=AUTH, json={"model": "mock-1", "messages": HELLO}
             )
-            completion_tokens += answer.json()["usage"]["completion_tokens"]
+            usage = answer.json()["usage"]
+            completion_tokens += usage["completion_tokens"]
+            cost += (usage["prompt_tokens"] * 1000 + usage["completion_tokens"] * 2000) / 1e6
             assert float(answer.headers["X-Quart-LLM-Overhead-Ms"]) >= 0
         for _ in range(2):
             streamed = await client.post(
@@ -149,6 +155,9 @@ async def test_counters_move_by_exactly_what_happened(
     assert delta("quart_llm_tokens_total", provider="mock", direction="completion") == (
         completion_tokens
     )
+    assert delta("quart_llm_cost_usd_total", provider="mock") == pytest.approx(cost)
+    assert delta("quart_llm_unpriced_answers_total", provider="openai") == 2
+    assert delta("quart_llm_cost_usd_total", provider="openai") == 0, "unknown is not zero"
     assert delta("quart_llm_time_to_first_token_seconds_count", provider="openai") == 2
     assert delta("quart_llm_chunk_gap_seconds_count", provider="openai") > 0
     assert value(after, "quart_llm_open_streams") == 0

@@ -67,6 +67,9 @@ def traced() -> Iterator[Traced]:
                 },
             },
             "fallbacks": {"dead": ["mock/mock-1"], "sim/sim/error-before-stream": ["mock/mock-1"]},
+            "pricing": {
+                "models": {"sim/sim/normal": {"input_per_million": 3, "output_per_million": 5}}
+            },
         }
         app = create_app(overrides)
         spans = InMemorySpanExporter()
@@ -142,6 +145,9 @@ async def test_a_whole_answer_has_a_server_span_and_one_attempt(traced: Traced) 
     assert server.attributes["http.route"] == "/v1/chat/completions"
     assert server.attributes["gen_ai.request.model"] == "sim/sim/normal"
     assert server.attributes["quart_llm.request_id"] == response.headers["X-Request-ID"]
+    cost = server.attributes["quart_llm.cost_usd"]
+    tokens = response.json()["usage"]
+    assert cost == (tokens["prompt_tokens"] * 3 + tokens["completion_tokens"] * 5) / 1_000_000
     (attempt,) = attempts
     assert attempt.name == "chat sim/normal"
     assert parent_id(attempt) == span_id(server)
@@ -185,6 +191,8 @@ async def test_a_stream_span_ends_with_the_stream_and_has_time_to_first_chunk(
     assert lasted >= (tokens - 1) * PACE, "the span ends with the stream, not its first chunk"
     assert first_chunk < lasted - PACE
     assert server.status.status_code is StatusCode.UNSET
+    assert server.attributes is not None
+    assert "quart_llm.cost_usd" not in server.attributes, "no price: no cost, never zero"
 
 
 async def test_retries_and_a_fallback_are_each_a_span(traced: Traced) -> None:
@@ -307,3 +315,27 @@ async def test_tracing_is_off_by_default_and_sends_nothing_upstream() -> None:
             gateway.stop()
         (received,) = chat_requests(upstream)
     assert "traceparent" not in received.headers
+
+
+async def test_embeddings_have_an_embeddings_attempt_span(traced: Traced) -> None:
+    traceparent, trace_id, _ = new_traceparent()
+    traced.upstream.clear()
+    async with httpx.AsyncClient(base_url=traced.gateway.base_url, timeout=30) as client:
+        response = await client.post(
+            "/v1/embeddings",
+            headers={**AUTH, "traceparent": traceparent},
+            json={"model": "sim/text-embedding-3-small", "input": ["a b", "c"], "dimensions": 4},
+        )
+    assert response.status_code == 200
+    server, (attempt,) = spans_of(traced, trace_id)
+    assert server.attributes is not None
+    assert server.attributes["gen_ai.operation.name"] == "embeddings"
+    assert attempt.name == "embeddings text-embedding-3-small"
+    attributes = attempt.attributes
+    assert attributes is not None
+    assert attributes["gen_ai.operation.name"] == "embeddings"
+    assert attributes["gen_ai.request.encoding_formats"] == ("float",)
+    assert attributes["gen_ai.embeddings.dimension.count"] == 4
+    assert attributes["gen_ai.usage.input_tokens"] == response.json()["usage"]["prompt_tokens"]
+    (received,) = [r for r in traced.upstream.requests if r.path.endswith("/embeddings")]
+    assert received.headers["traceparent"] == f"00-{trace_id}-{span_id(attempt)}-01"

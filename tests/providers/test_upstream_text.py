@@ -24,6 +24,7 @@ def test_every_echo_of_a_secret_is_withheld(secret: str, form: str) -> None:
     [
         "Incorrect API key provided: sk-proj-********************abcd.",
         "key sk-abcdef0123456789 is invalid",
+        "echo: qlm-TwFxvPcVceWBKP6MDxD5Pa2nGvdGjbln0NQEeg9xXqE",
         "Authorization: Bearer abcdef0123",
         "the password was SHORT",
         "The key ****",

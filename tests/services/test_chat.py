@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,10 +20,11 @@ from quart_llm.observability.request_ids import current_request_id
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.providers.answers import Completion
 from quart_llm.schemas.chat_request import ChatRequest
-from quart_llm.services.chat import PROVIDER_HEADER, complete_chat
+from quart_llm.services.chat import complete_chat
 from quart_llm.services.chat_streaming import EventStream, stream_chat
 from quart_llm.services.container import Services, build_services
 from quart_llm.services.keys import Principal
+from quart_llm.services.upstream_call import PROVIDER_HEADER
 
 CALLER = Principal(key_id="key_caller")
 HELLO = [{"role": "user", "content": "Hello there"}]
@@ -160,6 +163,17 @@ async def test_a_stream_ends_once_accounted_then_closed(services: Services) -> N
     assert services.drainer.in_flight == 0
     await settled(services)
     assert await usage_of(services) == {"requests": 1, "by_model": {"mock/mock-1"}}
+
+
+async def test_an_open_stream_keeps_no_copy_of_its_request(services: Services) -> None:
+    request = chat()
+    gone = weakref.ref(request.messages[0])
+    stream = await stream_chat(services, CALLER, request, record(), include_usage=True)
+    del request
+    gc.collect()
+    assert gone() is None, "the stream outlives its request's objects"
+    body = await read_all(stream)
+    assert body.endswith(b"data: [DONE]\n\n")
 
 
 @pytest.mark.parametrize(

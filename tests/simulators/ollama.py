@@ -1,7 +1,17 @@
-"""`OllamaSimulator`: the Ollama native API (PROTOCOLS section 1) with scripted faults."""
+"""`OllamaSimulator`: the Ollama native API (PROTOCOLS section 1) with scripted faults;
+`/api/embed` as `embeddings` describes it."""
 
 import asyncio
 
+from .embeddings import (
+    EmbeddingRequestError,
+    embeds,
+    known,
+    ollama_body,
+    parse_ollama,
+    play_embeddings,
+    whole_plan,
+)
 from .exchange import Exchange
 from .framing import go_json, ndjson_line, truncated
 from .ollama_request import ChatInput, OllamaRequestError, parse_chat
@@ -34,7 +44,8 @@ Reply = tuple[int, bytes, list[tuple[str, str]]]
 
 
 class OllamaSimulator(SimulatorServer):
-    """`/`, `/api/version`, `/api/tags` and `/api/chat` (NDJSON unless `"stream": false`)."""
+    """`/`, `/api/version`, `/api/tags`, `/api/chat` (NDJSON unless `"stream": false`) and
+    `/api/embed`."""
 
     async def handle(self, exchange: Exchange) -> None:
         request = exchange.request
@@ -50,6 +61,8 @@ class OllamaSimulator(SimulatorServer):
             await exchange.respond(200, tags_body(self.config), [("Content-Type", JSON_UTF8)])
         elif route == ("POST", "/api/chat"):
             await self._chat(exchange)
+        elif route == ("POST", "/api/embed"):
+            await self._embed(exchange)
         else:
             await exchange.respond(404, b"404 page not found", [("Content-Type", "text/plain")])
 
@@ -77,6 +90,33 @@ class OllamaSimulator(SimulatorServer):
             await exchange.respond(200, body, [("Content-Type", JSON_UTF8)])
         else:
             await self._play(exchange, self._plan(chat, Scenario(request.scenario)))
+
+    async def _embed(self, exchange: Exchange) -> None:
+        request = exchange.request
+        try:
+            embedding = parse_ollama(request.body, self.config)
+            request.scenario = select_scenario(request.headers, embedding.model)
+        except (EmbeddingRequestError, UnknownScenarioError) as exc:
+            await self._error(exchange, 400, str(exc))
+            return
+        if not known(self.config, embedding.model, default_tag="latest"):
+            await self._error(
+                exchange, 404, f'model "{embedding.model}" not found, try pulling it first'
+            )
+            return
+        if not embeds(embedding.model):
+            await self._error(exchange, 400, f'"{embedding.model}" does not support embeddings')
+            return
+        plan = whole_plan(self.config, Scenario(request.scenario), embedding.model)
+        await play_embeddings(
+            exchange,
+            plan,
+            self.config,
+            fixed=self._fixed_reply(plan),
+            headers=[("Content-Type", JSON_UTF8)],
+            failure=error_body(MID_STREAM_ERROR),
+            body=ollama_body(embedding, self.config),
+        )
 
     def _plan(self, chat: ChatInput, scenario: Scenario) -> Plan:
         return make_plan(

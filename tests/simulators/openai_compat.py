@@ -1,9 +1,20 @@
-"""`OpenAICompatSimulator`: OpenAI or OpenRouter chat completions with scripted faults."""
+"""`OpenAICompatSimulator`: OpenAI or OpenRouter chat completions with scripted faults, and
+`/v1/embeddings` as `embeddings` describes it."""
 
 import asyncio
 import secrets
 import time
 
+from .embeddings import (
+    NOT_SUPPORTED_BODY,
+    EmbeddingRequestError,
+    embeds,
+    known,
+    openai_body,
+    parse_openai,
+    play_embeddings,
+    whole_plan,
+)
 from .exchange import Exchange
 from .framing import sse_comment, sse_data, truncated
 from .openai_request import ChatInput, ChatRequestError, parse_chat
@@ -33,7 +44,8 @@ Reply = tuple[int, bytes, list[tuple[str, str]]]
 
 
 class OpenAICompatSimulator(SimulatorServer):
-    """`/v1/chat/completions` and `/v1/models`, also under OpenRouter's `/api` prefix."""
+    """`/v1/chat/completions`, `/v1/embeddings` and `/v1/models`, also under OpenRouter's
+    `/api` prefix."""
 
     def __init__(
         self,
@@ -60,6 +72,8 @@ class OpenAICompatSimulator(SimulatorServer):
         route = (request.method, path)
         if route == ("POST", "/v1/chat/completions"):
             await self._chat(exchange, Completion(self.flavor, ""))
+        elif route == ("POST", "/v1/embeddings"):
+            await self._embeddings(exchange, Completion(self.flavor, ""))
         elif route == ("GET", "/v1/models") and (self.openrouter or self._authorized(exchange)):
             body = models_body(self.flavor, self.config)
             await exchange.respond(200, body, [("Content-Type", "application/json")])
@@ -126,10 +140,48 @@ class OpenAICompatSimulator(SimulatorServer):
         completion.model = chat.model
         completion.include_usage = chat.include_usage
         completion.obfuscate = chat.obfuscate
+        completion.cost_per_token = self.config.cost_per_token
         if not is_known_model(self.config, chat.model):
             await self._respond(exchange, self._not_found(chat.model), completion)
             return
         await self._play(exchange, self._plan(chat, Scenario(request.scenario)), completion)
+
+    async def _embeddings(self, exchange: Exchange, completion: Completion) -> None:
+        request = exchange.request
+        if not self._authorized(exchange):
+            await self._respond(exchange, self._unauthorized(exchange), completion)
+            return
+        if not self.config.embeddings_enabled:
+            await self._respond(exchange, (501, NOT_SUPPORTED_BODY, []))
+            return
+        try:
+            embedding = parse_openai(request.body, self.config)
+            request.scenario = select_scenario(request.headers, embedding.model)
+        except (EmbeddingRequestError, UnknownScenarioError) as exc:
+            param = exc.param if isinstance(exc, EmbeddingRequestError) else None
+            body = error_body(self.flavor, 400, str(exc), param=param)
+            await self._respond(exchange, (400, body, []), completion)
+            return
+        if not known(self.config, embedding.model):
+            await self._respond(exchange, self._not_found(embedding.model), completion)
+        elif not embeds(embedding.model):
+            message = "You are not allowed to generate embeddings from this model"
+            await self._respond(exchange, (400, error_body(self.flavor, 400, message), []))
+        else:
+            plan = whole_plan(self.config, Scenario(request.scenario), embedding.model)
+            fixed = self._fixed_reply(exchange, plan)
+            if fixed is not None:
+                status, body, extra = fixed
+                fixed = status, body, [("Content-Type", "application/json"), *extra]
+            await play_embeddings(
+                exchange,
+                plan,
+                self.config,
+                fixed=fixed,
+                headers=self._headers(exchange, completion, sse=False),
+                failure=error_body(self.flavor, 500, SERVER_ERROR, kind="server_error"),
+                body=openai_body(embedding, self.config),
+            )
 
     def _plan(self, chat: ChatInput, scenario: Scenario) -> Plan:
         return make_plan(

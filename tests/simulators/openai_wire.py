@@ -36,6 +36,7 @@ class Completion:
     model: str
     include_usage: bool = True
     obfuscate: bool = False
+    cost_per_token: tuple[float, float] | None = (0.000001, 0.000002)
     created: int = field(default_factory=lambda: int(time.time()))
     id: str = ""
     _count: int = 0
@@ -83,12 +84,10 @@ class Completion:
             "completion_tokens_details": {"reasoning_tokens": len(plan.thinking)},
         }
         if self.openrouter:
-            cost = (prompt + 2 * completion) / 1_000_000
-            usage |= {
-                "cost": cost,
-                "is_byok": False,
-                "cost_details": {"upstream_inference_cost": None},
-            }
+            usage |= {"is_byok": False, "cost_details": {"upstream_inference_cost": None}}
+            if self.cost_per_token is not None:
+                per_prompt, per_completion = self.cost_per_token
+                usage["cost"] = prompt * per_prompt + completion * per_completion
         else:
             usage["completion_tokens_details"] |= {
                 "audio_tokens": 0,
@@ -212,20 +211,23 @@ def models_body(flavor: Flavor, config: SimulatorConfig) -> bytes:
             for name in config.known_models
         ]
         return compact_json({"object": "list", "data": data})
-    return compact_json({"data": [openrouter_model(name) for name in config.known_models]})
+    models = [openrouter_model(name, config.pricing) for name in config.known_models]
+    return compact_json({"data": models})
 
 
-def openrouter_model(name: str) -> dict[str, Any]:
+def openrouter_model(name: str, pricing: tuple[str, str] | None) -> dict[str, Any]:
     modality = {"modality": "text->text", "input_modalities": ["text"]}
     top = {"context_length": 8192, "max_completion_tokens": 4096, "is_moderated": False}
-    return {
+    model: dict[str, Any] = {
         "id": name,
         "canonical_slug": name,
         "name": name.rsplit("/", 1)[-1],
         "created": 1_692_901_234,
         "context_length": 8192,
         "architecture": modality | {"output_modalities": ["text"]},
-        "pricing": {"prompt": "0.000001", "completion": "0.000002"},
         "top_provider": top,
         "supported_parameters": ["temperature", "top_p", "max_tokens", "stop", "tools"],
     }
+    if pricing is not None:
+        model["pricing"] = {"prompt": pricing[0], "completion": pricing[1]}
+    return model

@@ -73,6 +73,20 @@ class SimulatorConfig:
     fault_after: int = 3
     runaway_tokens: int = 2000
     """How many tokens the ignore-limit scenario makes (paced like `paced` when streamed)."""
+    pricing: tuple[str, str] | None = ("0.000001", "0.000002")
+    """OpenRouter's listed price of every model (USD per prompt and completion token, as
+    its strings), or none listed."""
+    cost_per_token: tuple[float, float] | None = (0.000001, 0.000002)
+    """What OpenRouter's `usage.cost` charges a prompt and a completion token, or no cost."""
+    embedding_size: int = 16
+    """Numbers in a vector when the request names no `dimensions`."""
+    embedding_batch_limit: int = 2048
+    """Inputs one embeddings request may carry."""
+    embeddings_enabled: bool = True
+    """False: the OpenAI-compatible simulator answers embeddings as llama.cpp's server does
+    without `--embeddings` (501)."""
+    embedding_order_reversed: bool = False
+    """OpenAI's `data` items sent last index first (their `index` still right)."""
     tool_name: str = "get_weather"
     tool_arguments: dict[str, Any] = field(default_factory=lambda: {"city": "Tokyo"})
 

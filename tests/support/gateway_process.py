@@ -53,7 +53,7 @@ class GatewayProcess:
             command, cwd=ROOT_PATH, env=self._env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
-    def wait_ready(self, timeout: float = 20.0) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:

@@ -56,12 +56,44 @@ def test_operation_ids_are_stable_and_readable(spec: dict[str, Any]) -> None:
         ("/v1/models", "get"): "list_models",
         ("/v1/chat/completions", "post"): "create_chat_completion",
         ("/v1/chat/stream", "post"): "stream_chat_completion",
+        ("/v1/embeddings", "post"): "create_embedding",
         ("/v1/messages", "post"): "create_anthropic_message",
         ("/v1/messages/count_tokens", "post"): "count_anthropic_message_tokens",
         ("/v1/responses", "post"): "create_model_response",
         ("/v1/usage", "get"): "get_usage",
+        ("/admin/v1/usage", "get"): "get_usage_report",
+        ("/admin/v1/requests", "get"): "list_usage_records",
+        ("/admin/v1/keys", "post"): "create_key",
+        ("/admin/v1/keys", "get"): "list_keys",
+        ("/admin/v1/keys/{key_id}", "get"): "get_key",
+        ("/admin/v1/keys/{key_id}", "patch"): "update_key",
+        ("/admin/v1/keys/{key_id}", "delete"): "revoke_key",
         ("/admin/v1/status", "get"): "get_gateway_status",
     }
+
+
+def test_the_admin_api_has_its_tag_and_scheme(spec: dict[str, Any]) -> None:
+    admin = [
+        operation
+        for path, operations in spec["paths"].items()
+        for operation in operations.values()
+        if path.startswith("/admin/")
+    ]
+    assert admin
+    for operation in admin:
+        assert (operation["tags"], operation["security"]) == (["admin"], [{"adminKey": []}])
+        assert "401" in operation["responses"]
+    assert spec["components"]["securitySchemes"]["adminKey"]["scheme"] == "bearer"
+
+
+def test_usage_reports_are_documented_as_json_or_csv(spec: dict[str, Any]) -> None:
+    for path in ("/v1/usage", "/admin/v1/usage"):
+        operation = spec["paths"][path]["get"]
+        assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+        assert {p["name"] for p in operation["parameters"]} >= {"group_by", "from", "to", "format"}
+    for path in ("/admin/v1/usage", "/admin/v1/requests"):
+        operation = spec["paths"][path]["get"]
+        assert (operation["tags"], operation["security"]) == (["admin"], [{"adminKey": []}])
 
 
 def test_bearer_security_with_public_health(spec: dict[str, Any]) -> None:

@@ -78,7 +78,6 @@ class QuotaStore(ABC):
     ) -> Decision:
         """Add `amount` to every limit's current window, or to none if any would overflow."""
 
-    @abstractmethod
     async def settle_tokens(
         self,
         subject: str,
@@ -91,6 +90,17 @@ class QuotaStore(ABC):
         """Apply `delta` (real usage minus reservation, may be negative) to the windows of a
         reservation; a window that has already expired is left alone. A positive delta takes
         a window at most `overdraft` past its count (`limit_math.settled_tokens`)."""
+        if len(limits) != len(windows):
+            raise ValueError("one window per limit")
+        if limits and delta:
+            reserved = list(zip(limits, windows, strict=True))
+            await self._settle_windows(subject, reserved, delta, overdraft)
+
+    @abstractmethod
+    async def _settle_windows(
+        self, subject: str, reserved: Sequence[tuple[WindowLimit, int]], delta: int, overdraft: int
+    ) -> None:
+        """`settle_tokens` for a non-zero delta: each reserved limit with its window."""
 
     @abstractmethod
     async def acquire_lease(

@@ -197,19 +197,11 @@ class MemoryQuotaStore(QuotaStore):
             return 0
         return entry.value
 
-    async def settle_tokens(
-        self,
-        subject: str,
-        limits: Sequence[WindowLimit],
-        windows: Sequence[int],
-        delta: int,
-        *,
-        overdraft: int = 0,
+    async def _settle_windows(
+        self, subject: str, reserved: Sequence[tuple[WindowLimit, int]], delta: int, overdraft: int
     ) -> None:
-        if len(limits) != len(windows):
-            raise ValueError("one window per limit")
         now = self._now()
-        for limit, window in zip(limits, windows, strict=True):
+        for limit, window in reserved:
             entry = self._tokens.get((subject, limit.count, limit.period_seconds))
             if entry is not None and entry.number == window and entry.ends_at > now:
                 entry.value = settled_tokens(entry.value, delta, limit.count, overdraft)

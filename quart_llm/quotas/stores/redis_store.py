@@ -6,6 +6,7 @@ Keys (every one expires, except the usage total):
     {prefix}:lease:{subject}                            zset lease id → expiry ms, until the last
     {prefix}:usage:{subject}:{period}:{window}          hash, until the window end + 1 period
     {prefix}:usage:{subject}:total                      hash, kept
+(a key's USD budgets are token windows of micro-dollars, under the subject `usd:{key id}`)
 
 Connections come from a bounded, blocking pool. A call is retried once, on a fresh connection,
 only when the connection itself failed (a pooled connection left over from before a Redis
@@ -197,27 +198,15 @@ class RedisQuotaStore(QuotaStore):
             return Decision(False, states, limits[refused - 1], int(retry_us) / limit_math.MICROS)
         return Decision(True, states, windows=windows)
 
-    async def settle_tokens(
-        self,
-        subject: str,
-        limits: Sequence[WindowLimit],
-        windows: Sequence[int],
-        delta: int,
-        *,
-        overdraft: int = 0,
+    async def _settle_windows(
+        self, subject: str, reserved: Sequence[tuple[WindowLimit, int]], delta: int, overdraft: int
     ) -> None:
-        if len(limits) != len(windows):
-            raise ValueError("one window per limit")
-        if not limits or delta == 0:
-            return
         keys = [
             self._key("tok", subject, limit.count, limit.period_seconds, window)
-            for limit, window in zip(limits, windows, strict=True)
+            for limit, window in reserved
         ]
         ends_and_counts = [
-            n
-            for lim, w in zip(limits, windows, strict=True)
-            for n in ((w + 1) * lim.period_seconds, lim.count)
+            n for lim, w in reserved for n in ((w + 1) * lim.period_seconds, lim.count)
         ]
         await self._run("settle", keys, [delta, overdraft, *ends_and_counts])
 

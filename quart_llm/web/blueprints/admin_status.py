@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
-from quart_rate_limiter import rate_exempt
-from quart_schema import document_response, security_scheme, tag
+from quart import Response
+from quart_schema import document_response
 
 from quart_llm.schemas.gateway_status import GatewayStatus
 from quart_llm.services.gateway_status import gateway_status
-from quart_llm.web.auth import admin
+from quart_llm.web.admin_auth import admin_blueprint
 from quart_llm.web.context import current_services
 from quart_llm.web.openapi_provider import document_errors
 from quart_llm.web.responses import json_response
 
-blueprint = Blueprint("admin_status", __name__)
+blueprint = admin_blueprint("admin_status", __name__)
 
 
-@blueprint.get("/admin/v1/status")
-@rate_exempt
-@admin
-@security_scheme([{"adminAuth": []}])
-@tag(["admin"])
+@blueprint.get("/status")
 @document_response(GatewayStatus, 200)
-@document_errors(401)
+@document_errors(401, 429)
 async def get_gateway_status() -> Response:
     """Report how busy this gateway process is, and with what.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response
-from quart_schema import document_response, tag, validate_request
+from quart_schema import document_response, tag
 
 from quart_llm.schemas.chat_request import ChatRequest
 from quart_llm.schemas.chat_response import ChatCompletion, ChatCompletionChunk
@@ -12,6 +12,7 @@ from quart_llm.services.chat_streaming import stream_chat
 from quart_llm.web.auth import current_principal
 from quart_llm.web.context import current_record, current_services
 from quart_llm.web.openapi_provider import document_errors, streams_events
+from quart_llm.web.request_validation import validate_request
 from quart_llm.web.responses import event_stream_response, json_response
 
 blueprint = Blueprint("chat", __name__)
@@ -22,7 +23,7 @@ blueprint = Blueprint("chat", __name__)
 @validate_request(ChatRequest)
 @streams_events(ChatCompletionChunk, always=False)
 @document_response(ChatCompletion, 200)
-@document_errors(400, 401, 404, 413, 415, 429, 502, 503, 504)
+@document_errors(400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
 async def create_chat_completion(data: ChatRequest) -> Response:
     """Create a chat completion (OpenAI-compatible).
 
@@ -45,7 +46,7 @@ async def create_chat_completion(data: ChatRequest) -> Response:
 @tag(["chat"])
 @validate_request(ChatRequest)
 @streams_events(ChatCompletionChunk, always=True)
-@document_errors(400, 401, 404, 413, 415, 429, 502, 503, 504)
+@document_errors(400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
 async def stream_chat_completion(data: ChatRequest) -> Response:
     """Stream a chat completion as Server-Sent Events.
 

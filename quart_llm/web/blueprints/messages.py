@@ -7,7 +7,7 @@ carries the request id as `request-id` too, the header Anthropic's SDKs read.
 from __future__ import annotations
 
 from quart import Blueprint, Response
-from quart_schema import document_response, tag, validate_request
+from quart_schema import document_response, tag
 
 from quart_llm.observability.request_ids import current_request_id
 from quart_llm.schemas.anthropic_request import (
@@ -25,6 +25,7 @@ from quart_llm.web.auth import current_principal
 from quart_llm.web.context import current_record, current_services
 from quart_llm.web.error_handlers import anthropic_errors
 from quart_llm.web.openapi_provider import document_errors, streams_events
+from quart_llm.web.request_validation import validate_request
 from quart_llm.web.responses import event_stream_response, json_response
 
 blueprint = Blueprint("messages", __name__)
@@ -46,7 +47,7 @@ async def add_anthropic_request_id(response: Response) -> Response:
 @validate_request(AnthropicMessagesRequest)
 @streams_events(AnthropicStreamEvent, always=False, error=AnthropicErrorBody, terminator=None)
 @document_response(AnthropicMessage, 200)
-@document_errors(400, 401, 404, 413, 415, 429, 502, 504, 529, body=AnthropicErrorBody)
+@document_errors(400, 401, 403, 404, 413, 415, 429, 502, 504, 529, body=AnthropicErrorBody)
 async def create_anthropic_message(data: AnthropicMessagesRequest) -> Response:
     """Create a message (Anthropic's Messages API).
 

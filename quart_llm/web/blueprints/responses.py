@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from quart import Blueprint, Response
-from quart_schema import document_response, tag, validate_request
+from quart_schema import document_response, tag
 
 from quart_llm.schemas.responses_request import CreateResponseRequest
 from quart_llm.schemas.responses_response import (
@@ -15,6 +15,7 @@ from quart_llm.services.responses_api import create_response, stream_response
 from quart_llm.web.auth import current_principal
 from quart_llm.web.context import current_record, current_services
 from quart_llm.web.openapi_provider import document_errors, streams_events
+from quart_llm.web.request_validation import validate_request
 from quart_llm.web.responses import event_stream_response, json_response
 
 blueprint = Blueprint("responses", __name__)
@@ -25,7 +26,7 @@ blueprint = Blueprint("responses", __name__)
 @validate_request(CreateResponseRequest)
 @streams_events(ResponseStreamEvent, always=False, error=ResponseFailedEvent, terminator=None)
 @document_response(ResponseObject, 200)
-@document_errors(400, 401, 404, 413, 415, 429, 502, 503, 504)
+@document_errors(400, 401, 403, 404, 413, 415, 429, 502, 503, 504)
 async def create_model_response(data: CreateResponseRequest) -> Response:
     """Create a model response (OpenAI's Responses API, stateless).
 
