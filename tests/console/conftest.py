@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib.util import find_spec
 from typing import Any
 
 import pytest
@@ -29,16 +28,6 @@ TIGHT_KEY = "console-test-tight-key"
 ADMIN_KEY = "console-test-admin-key"
 MOCK_TOKENS_PER_SECOND = 20.0
 """The mock's pace: its ~12-token answer streams over about half a second, many frames."""
-
-needs_keys_api = pytest.mark.skipif(
-    find_spec("quart_llm.web.blueprints.admin_keys") is None,
-    reason="runs once issue 16's admin keys API (web/blueprints/admin_keys.py) is on main",
-)
-needs_usage_api = pytest.mark.skipif(
-    find_spec("quart_llm.web.blueprints.admin_usage") is None,
-    reason="runs once issue 16's usage API (web/blueprints/admin_usage.py) is on main",
-)
-"""For the tests of the Keys and Usage pages, whose API another branch brings."""
 
 
 def console_settings(simulator: OpenAICompatSimulator) -> dict[str, Any]:

@@ -1,5 +1,4 @@
-"""The Status, Keys and Usage pages in a real browser. Keys and Usage call issue 16's admin
-API: their tests run as soon as it is on main (`needs_keys_api`, `needs_usage_api`)."""
+"""The Status, Keys and Usage pages in a real browser, through the admin API."""
 
 from __future__ import annotations
 
@@ -15,8 +14,6 @@ from tests.console.conftest import (
     API_KEY,
     ConsolePage,
     Gateway,
-    needs_keys_api,
-    needs_usage_api,
 )
 
 CHAT = {"model": "mock/mock-1", "messages": [{"role": "user", "content": "count me"}]}
@@ -51,7 +48,6 @@ def test_status_without_an_admin_key_shows_health_only(console: ConsolePage) -> 
     assert console.errors == []
 
 
-@needs_keys_api
 def test_a_key_created_in_the_page_works_until_revoked_there(
     console: ConsolePage, gateway: Gateway
 ) -> None:
@@ -97,7 +93,6 @@ def test_a_key_created_in_the_page_works_until_revoked_there(
     assert console.foreign_requests() == []
 
 
-@needs_usage_api
 def test_the_usage_chart_shows_the_requests_just_made(
     console: ConsolePage, gateway: Gateway, tmp_path: Path
 ) -> None:
@@ -148,7 +143,6 @@ def _requests_today(gateway: Gateway, today: str, at_least: int) -> int:
         time.sleep(0.05)
 
 
-@needs_usage_api
 def test_with_an_admin_key_too_the_playground_looks_up_the_answers_record(
     console: ConsolePage,
 ) -> None:
