@@ -17,7 +17,7 @@ blueprint = admin_blueprint("admin_status", __name__)
 
 @blueprint.get("/status")
 @document_response(GatewayStatus, 200)
-@document_errors(401)
+@document_errors(401, 429)
 async def get_gateway_status() -> Response:
     """Report how busy this gateway process is, and with what.
 
