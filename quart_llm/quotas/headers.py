@@ -81,13 +81,22 @@ def requests_refused(decision: Decision) -> RateLimited:
     )
 
 
-def tokens_refused(decision: Decision, needed: int) -> RateLimited:
-    """The 429 for a token budget, naming it and what the request reserved."""
+def _budget_refusal(
+    decision: Decision, unit: str
+) -> tuple[WindowLimit | None, LimitState | None, dict[str, str]]:
+    """What a budget's 429 says: the limit that refused, its state, and the headers of both."""
     limit = decision.refused_by
     state = next((s for s in decision.states if s.limit == limit), None)
     headers = {"Retry-After": retry_after(decision.retry_after_seconds)}
     if state is not None:
-        headers.update(request_limit_headers([state], unit="tokens"))
+        headers.update(request_limit_headers([state], unit=unit))
+    return limit, state, headers
+
+
+def tokens_refused(decision: Decision, needed: int) -> RateLimited:
+    """The 429 for a token budget, naming it and what the request reserved."""
+    limit, state, headers = _budget_refusal(decision, "tokens")
+    if state is not None:
         headers.update(token_limit_headers(state))
     described = f"{limit.count} tokens per {limit.period_seconds} s" if limit else "tokens"
     remaining = state.remaining if state is not None else 0
@@ -103,11 +112,7 @@ def tokens_refused(decision: Decision, needed: int) -> RateLimited:
 
 def usd_refused(decision: Decision, needed_micros: int) -> RateLimited:
     """The 429 for a USD budget, naming it and what the request reserved."""
-    limit = decision.refused_by
-    state = next((s for s in decision.states if s.limit == limit), None)
-    headers = {"Retry-After": retry_after(decision.retry_after_seconds)}
-    if state is not None:
-        headers.update(request_limit_headers([state], unit=USD_UNIT))
+    limit, state, headers = _budget_refusal(decision, USD_UNIT)
     described = f"{_usd(limit.count)} per {limit.period_seconds} s" if limit else "USD"
     remaining = _usd(state.remaining if state is not None else 0)
     return RateLimited(
