@@ -82,7 +82,10 @@ class RawH2Client:
             self.closed = True
             return []
         events = self.connection.receive_data(data)
-        self.flush()
+        try:
+            self.flush()  # acknowledgements h2 queued for what arrived
+        except OSError:
+            self.closed = True  # the server has closed after sending it (a GOAWAY): keep it
         return events
 
     def wait_for(
