@@ -33,6 +33,7 @@ from quart_llm.web.blueprints import (
 )
 from quart_llm.web.context import SERVICES_KEY
 from quart_llm.web.error_handlers import register_error_handlers
+from quart_llm.web.gateway_quart import GatewayQuart
 from quart_llm.web.hooks import RequestHooks
 from quart_llm.web.openapi_provider import GatewayOpenAPIProvider
 from quart_llm.web.rate_limiter import GatewayRateLimiter
@@ -47,7 +48,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Quart:
     http11_errors.install()
     http2.install()
     services = build_services(settings)
-    app = Quart("quart_llm", static_folder=None)
+    app = GatewayQuart("quart_llm", static_folder=None)
     app.asgi_http_class = RequestTaskBoundConnection
     _configure(app, settings)
     _document(app, services.version)

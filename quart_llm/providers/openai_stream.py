@@ -32,6 +32,8 @@ class OpenAIStreamParser(StreamParser):
         return self.done or self.finished
 
     def feed(self, item: str | bytes, into: list[StreamChunk]) -> None:
+        """One event. Runs once per streamed chunk: the checks read the parsed dict directly
+        (an `error` member is looked for before anything is called to report it)."""
         if not item:
             return
         if item[:6] in ("[DONE]", b"[DONE]"):
@@ -43,30 +45,37 @@ class OpenAIStreamParser(StreamParser):
             raise self.broken("the stream carried a malformed event") from exc
         if not isinstance(parsed, dict):
             raise self.broken("the stream carried a non-object event")
-        self._raise_reported_error(parsed)
+        if parsed.get("error"):
+            self._raise_reported_error(parsed)
         raw_choices = parsed.get("choices") or []
         if not isinstance(raw_choices, list):
             raise self.broken("a chunk's choices are not a list")
         choices = [self._choice(choice) for choice in raw_choices]
-        usage = parse_usage(parsed.get("usage"))
+        raw_usage = parsed.get("usage")
+        usage = None if raw_usage is None else parse_usage(raw_usage)
         if choices or usage is not None:
             into.append(StreamChunk(choices=choices, usage=usage))
 
     def _choice(self, choice: Any) -> dict[str, Any]:
         if not isinstance(choice, dict):
             raise self.broken("a chunk choice is not an object")
-        self._raise_reported_error(choice)
-        if choice.get("finish_reason") == "error":
-            raise self.error("the upstream ended the answer with an error")
-        choice.pop("native_finish_reason", None)
-        delta = choice.get("delta")
+        if choice.get("error"):
+            self._raise_reported_error(choice)
+        finish_reason = choice.get("finish_reason")
+        if finish_reason:
+            if finish_reason == "error":
+                raise self.error("the upstream ended the answer with an error")
+            self.finished = True
+        if "native_finish_reason" in choice:
+            del choice["native_finish_reason"]
         index = choice.get("index")
         index = index if isinstance(index, int) else 0
-        if isinstance(delta, dict) and index not in self.roles:
-            self.roles.add(index)
-            if "role" not in delta:
-                choice["delta"] = {"role": "assistant", **delta}
-        self.finished = self.finished or bool(choice.get("finish_reason"))
+        if index not in self.roles:
+            delta = choice.get("delta")
+            if isinstance(delta, dict):
+                self.roles.add(index)
+                if "role" not in delta:
+                    choice["delta"] = {"role": "assistant", **delta}
         return choice
 
     def _raise_reported_error(self, parsed: dict[str, Any]) -> None:

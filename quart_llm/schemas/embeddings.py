@@ -70,7 +70,7 @@ class EmbeddingsRequest(BaseModel):
             return [value]
         if value and isinstance(value[0], int):
             return [value]
-        return cast(list[str] | list[list[int]], value)
+        return cast("list[str] | list[list[int]]", value)
 
 
 def _is_token(value: Any) -> bool:

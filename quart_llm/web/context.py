@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from quart import current_app, g
+from typing import Any, cast
+
+from quart import Request, current_app, g, request
+from quart.ctx import _AppCtxGlobals
 
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.services.container import Services
@@ -24,3 +27,15 @@ def current_record() -> RequestRecord:
     if not isinstance(record, RequestRecord):
         raise RuntimeError("no request record: the app's request hooks are not installed")
     return record
+
+
+def current_request() -> Request:
+    """The request itself rather than Quart's proxy to it. Every read through the proxy looks
+    the request up again (a context variable and two calls, about 1 µs): a hook that reads a
+    dozen of its fields takes it once."""
+    return cast(Request, cast(Any, request)._get_current_object())
+
+
+def request_globals() -> _AppCtxGlobals:
+    """`g` itself rather than its proxy (see `current_request`)."""
+    return cast(_AppCtxGlobals, cast(Any, g)._get_current_object())

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from quart import Quart, Response, g, request
+from quart import Quart, Request, Response
 from werkzeug.exceptions import NotFound, UnsupportedMediaType
 from werkzeug.routing import RequestRedirect
 
@@ -34,6 +34,7 @@ from quart_llm.services.container import Services
 from quart_llm.services.keys import Authenticator, Principal
 from quart_llm.services.usage_records import is_metered
 from quart_llm.web.auth import API_KEY_HEADER, authenticate, is_admin, is_public
+from quart_llm.web.context import current_request, request_globals
 from quart_llm.web.cors import CORSPolicy
 from quart_llm.web.request_body import read_json_body
 from quart_llm.web.responses import EVENT_STREAM_KEY, add_missing_headers
@@ -61,54 +62,62 @@ class RequestHooks:
         app.teardown_request(self.finish_record)
 
     async def identify_and_authenticate(self) -> Response | None:
-        """Name the request, open its record, then refuse what must not go further."""
-        request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER), self.services.ids)
+        """Name the request, open its record, then refuse what must not go further. The
+        request and `g` are taken once (`web.context`): this runs on every request."""
+        req = current_request()
+        globals_ = request_globals()
+        request_id = choose_request_id(req.headers.get(REQUEST_ID_HEADER), self.services.ids)
         current_request_id.set(request_id)
-        g.record = self._open_record(request_id)
-        if isinstance(request.routing_exception, RequestRedirect) or _has_empty_segment():
+        record = globals_.record = self._open_record(req, request_id)
+        routing_exception = req.routing_exception
+        if isinstance(routing_exception, RequestRedirect) or _has_empty_segment(req):
             raise NotFound()
-        if self.cors.enabled and self.cors.is_preflight(request):
-            return self.cors.preflight_response(request)
-        if request.routing_exception is not None or request.endpoint is None:
+        if self.cors.enabled and self.cors.is_preflight(req):
+            return self.cors.preflight_response(req)
+        endpoint = req.endpoint
+        if routing_exception is not None or endpoint is None:
             return None
-        if request.endpoint not in HEALTH_ENDPOINTS:
+        if endpoint not in HEALTH_ENDPOINTS:
             self.services.drainer.refuse_if_draining()
-        view = self.app.view_functions[request.endpoint]
-        if is_admin(view, request.url_rule.rule if request.url_rule is not None else None):
-            g.admin = await self._authenticate(self.services.admin_keyring)
-            g.record.key_id = g.admin.key_id
-        elif not is_public(request.endpoint, view):
-            g.principal = await self._authenticate(self.services.keys)
-            g.record.key_id = g.principal.key_id
-        if request.method in BODY_METHODS:
-            if request.mimetype != "application/json":
+        view = self.app.view_functions[endpoint]
+        rule = req.url_rule
+        if is_admin(view, rule.rule if rule is not None else None):
+            globals_.admin = await self._authenticate(req, self.services.admin_keyring)
+            record.key_id = globals_.admin.key_id
+        elif not is_public(endpoint, view):
+            globals_.principal = await self._authenticate(req, self.services.keys)
+            record.key_id = globals_.principal.key_id
+        if req.method in BODY_METHODS:
+            if req.mimetype != "application/json":
                 raise UnsupportedMediaType()
-            await read_json_body(request, self.services.settings.max_body_bytes)
+            await read_json_body(req, self.services.settings.max_body_bytes)
         return None
 
-    def _open_record(self, request_id: str) -> RequestRecord:
+    def _open_record(self, req: Request, request_id: str) -> RequestRecord:
         """The request's record, and its server span when tracing is on."""
+        rule = req.url_rule
+        headers = req.headers
         record = RequestRecord(
             request_id=request_id,
-            method=request.method,
-            route=request.url_rule.rule if request.url_rule is not None else "unmatched",
+            method=req.method,
+            route=rule.rule if rule is not None else "unmatched",
             started=time.perf_counter(),
-            path=request.path,
-            client=request.remote_addr,
-            user_agent=request.headers.get("User-Agent"),
-            http_version=request.http_version,
+            path=req.path,
+            client=req.remote_addr,
+            user_agent=headers.get("User-Agent"),
+            http_version=req.http_version,
         )
         tracing = self.services.tracing
         if tracing is not None:
             record.trace = tracing.start_request(
                 record.method,
                 record.route,
-                {name: request.headers[name] for name in TRACE_HEADERS if name in request.headers},
+                {name: headers[name] for name in TRACE_HEADERS if name in headers},
                 {
                     "http.request.method": record.method,
                     "http.route": None if record.route == "unmatched" else record.route,
                     "url.path": record.path,
-                    "url.scheme": request.scheme,
+                    "url.scheme": req.scheme,
                     "network.protocol.version": record.http_version,
                     "client.address": record.client,
                     "user_agent.original": record.user_agent,
@@ -117,39 +126,42 @@ class RequestHooks:
             )
         return record
 
-    async def _authenticate(self, keyring: Authenticator) -> Principal:
+    async def _authenticate(self, req: Request, keyring: Authenticator) -> Principal:
         """The caller; a client address that keeps failing gets 429s instead of 401s."""
+        headers = req.headers
         try:
-            return authenticate(
-                keyring, request.headers.get("Authorization"), request.headers.get(API_KEY_HEADER)
-            )
+            return authenticate(keyring, headers.get("Authorization"), headers.get(API_KEY_HEADER))
         except AuthenticationFailed:
-            await self.services.quotas.count_failed_authentication(request.remote_addr or "unknown")
+            await self.services.quotas.count_failed_authentication(req.remote_addr or "unknown")
             raise
 
     async def add_common_headers(self, response: Response) -> Response:
         """Request id, security and CORS headers; the gateway's own time on whole answers."""
-        record = g.get("record")
+        globals_ = request_globals()
+        record = globals_.get("record")
+        headers = response.headers
         if isinstance(record, RequestRecord):
             record.status = response.status_code
-            if not isinstance(g.get(EVENT_STREAM_KEY), EventStream):
+            if not isinstance(globals_.get(EVENT_STREAM_KEY), EventStream):
                 record.gateway_seconds = record.overhead_seconds(time.perf_counter())
-                response.headers[OVERHEAD_HEADER] = f"{record.gateway_seconds * 1000:.3f}"
+                headers[OVERHEAD_HEADER] = f"{record.gateway_seconds * 1000:.3f}"
         request_id = current_request_id.get()
         if request_id is not None:
-            response.headers[REQUEST_ID_HEADER] = request_id
-        add_missing_headers(response.headers, SECURITY_HEADERS)
-        self.cors.decorate(request, response)
+            headers[REQUEST_ID_HEADER] = request_id
+        add_missing_headers(headers, SECURITY_HEADERS)
+        if self.cors.enabled:
+            self.cors.decorate(current_request(), response)
         return response
 
     async def finish_record(self, error: BaseException | None) -> None:
         """Finish the record, or hand it to the stream that answers (it ends with the stream)."""
-        record = g.get("record")
+        globals_ = request_globals()
+        record = globals_.get("record")
         if not isinstance(record, RequestRecord) or record.finished:
             return
-        principal = g.get("principal")
-        metered = is_metered(request.method, principal.key_id if principal else None)
-        stream = g.get(EVENT_STREAM_KEY)
+        principal = globals_.get("principal")
+        metered = is_metered(record.method, principal.key_id if principal else None)
+        stream = globals_.get(EVENT_STREAM_KEY)
         if isinstance(stream, EventStream) and record.status:
             stream.on_close.append(lambda: self._finish(record, metered))
             return
@@ -165,7 +177,7 @@ class RequestHooks:
             self.services.usage.add(record)
 
 
-def _has_empty_segment() -> bool:
+def _has_empty_segment(req: Request) -> bool:
     """Whether the path as sent has `//` in it (werkzeug strips leading ones from
     `request.path`, so the server's own value is read)."""
-    return "//" in str(request.scope.get("path", ""))
+    return "//" in str(req.scope.get("path", ""))

@@ -10,6 +10,9 @@ RateLimit headers of the tightest limit on every limited answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from quart import Quart, Response, current_app, g, request
 from quart_rate_limiter import (
     QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE,
@@ -21,6 +24,7 @@ from quart_llm.quotas import headers
 from quart_llm.quotas.service import QuotaService
 from quart_llm.services.keys import Principal
 from quart_llm.web.auth import is_admin
+from quart_llm.web.context import current_request, request_globals
 from quart_llm.web.responses import add_missing_headers
 
 EXEMPT_ENDPOINTS = frozenset({"openapi"})
@@ -32,6 +36,12 @@ async def _key_id_of_caller() -> str:
     if isinstance(principal, Principal):
         return principal.key_id
     return f"addr:{request.remote_addr}"
+
+
+def _is_exempt_view(view: Callable[..., Any], rule: str | None) -> bool:
+    """Whether a view is exempt from request limits (the admin API is: its callers are no
+    API key with a tier)."""
+    return is_admin(view, rule) or bool(getattr(view, QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE, False))
 
 
 class GatewayRateLimiter(RateLimiter):
@@ -47,9 +57,8 @@ class GatewayRateLimiter(RateLimiter):
         if endpoint is None or endpoint in EXEMPT_ENDPOINTS:
             return True
         view = current_app.view_functions.get(endpoint)
-        if view is None or is_admin(view, request.url_rule.rule if request.url_rule else None):
-            return True
-        return bool(getattr(view, QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE, False))
+        rule = request.url_rule
+        return view is None or _is_exempt_view(view, rule.rule if rule else None)
 
     @staticmethod
     def refuse_per_route_limits(app: Quart) -> None:
@@ -70,16 +79,25 @@ class GatewayRateLimiter(RateLimiter):
         return None
 
     async def _before_request(self) -> None:
-        if not current_app.config["QUART_RATE_LIMITER_ENABLED"]:
+        """Count the request (the request, `g` and the app taken once: every request runs
+        this)."""
+        app = current_app._get_current_object()
+        if not app.config["QUART_RATE_LIMITER_ENABLED"]:
             return
-        if request.routing_exception is not None or self.is_exempt(request.endpoint):
+        req = current_request()
+        endpoint = req.endpoint
+        if req.routing_exception is not None or endpoint is None or endpoint in EXEMPT_ENDPOINTS:
+            return
+        view = app.view_functions.get(endpoint)
+        rule = req.url_rule
+        if view is None or _is_exempt_view(view, rule.rule if rule else None):
             return
         decision = await self.quotas.count_request(await self.key_function())
         if decision is not None and decision.states:
-            g.rate_limit_headers = headers.request_limit_headers(decision.states)
+            request_globals().rate_limit_headers = headers.request_limit_headers(decision.states)
 
     async def _after_request(self, response: Response) -> Response:
-        limit_headers = g.get("rate_limit_headers")
+        limit_headers = request_globals().get("rate_limit_headers")
         if isinstance(limit_headers, dict):
             add_missing_headers(response.headers, limit_headers)
         return response

@@ -36,7 +36,7 @@ def event_stream_response(stream: EventStream) -> Response:
     """Server-Sent Events, with no response timeout: a stream ends when its answer does."""
     setattr(g, EVENT_STREAM_KEY, stream)
     # Closed even if it is never sent (see `stream_guard`): the scope outlives the request.
-    cast(dict[str, Any], request.scope)[STREAM_SCOPE_KEY] = stream
+    cast("dict[str, Any]", request.scope)[STREAM_SCOPE_KEY] = stream
     response = Response(stream.events, status=200, headers={**SSE_HEADERS, **stream.headers})
     response.timeout = None
     return response
