@@ -163,6 +163,7 @@ class HTTPProvider(Provider):
             async with self.exchange(
                 "POST", self.chat_path, content=content, accept=self.stream_accept
             ) as response:
+                del content  # sent (see `exchange`)
                 await self.raise_for_status(response)
                 self.require_content_type(response, *self.stream_content_types)
                 items = self.stream_items(self.max_line_bytes)
@@ -215,7 +216,11 @@ class HTTPProvider(Provider):
     ) -> AsyncIterator[httpx.Response]:
         """Send one request, with the request's id and, when traced, the attempt's
         `traceparent`; the response body is read inside the block and closed after it.
-        Transport exceptions are left to the caller's `upstream_errors`."""
+        Transport exceptions are left to the caller's `upstream_errors`.
+
+        Once sent, the request and its body are let go (the transport's response does not
+        hold its request either): a stream lives for minutes, and its request's body is the
+        whole prompt, which nothing reads again."""
         headers = self._base_headers.copy()
         if content is not None:
             headers.append((b"Content-Type", b"application/json"))
@@ -234,8 +239,10 @@ class HTTPProvider(Provider):
             extensions={"timeout": self._probe_timeout if probe else self._answer_timeout},
         )
         request.read()
+        del content
         async with self._connections.slot(probe):
             response = await self.transport.handle_async_request(request)
+            del request
             try:
                 yield response
             finally:

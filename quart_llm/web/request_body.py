@@ -104,3 +104,12 @@ async def _receive_body(request: Request, max_bytes: int) -> bytes:
     except TimeoutError as error:
         raise RequestTimeout() from error
     return bytes(received)
+
+
+def release_body(request: Request) -> None:
+    """Let go of a request's body and its parsed JSON once its answer has begun to stream.
+    A streamed request lives as long as its stream (minutes), and its body is the whole
+    prompt, kept twice (bytes and parsed), which nothing reads again: the call took what it
+    needs when it was admitted."""
+    request.body = ReadBody(b"")
+    request._cached_json.clear()

@@ -12,6 +12,7 @@ from werkzeug.datastructures import Headers
 
 from quart_llm.services.chat_streaming import EventStream
 from quart_llm.streaming.sse import SSE_HEADERS
+from quart_llm.web.request_body import release_body
 
 JSON_CONTENT_TYPE = "application/json"
 STREAM_SCOPE_KEY = "quart_llm.event_stream"
@@ -35,6 +36,7 @@ def json_response(
 def event_stream_response(stream: EventStream) -> Response:
     """Server-Sent Events, with no response timeout: a stream ends when its answer does."""
     setattr(g, EVENT_STREAM_KEY, stream)
+    release_body(request)
     # Closed even if it is never sent (see `stream_guard`): the scope outlives the request.
     cast("dict[str, Any]", request.scope)[STREAM_SCOPE_KEY] = stream
     response = Response(stream.events, status=200, headers={**SSE_HEADERS, **stream.headers})

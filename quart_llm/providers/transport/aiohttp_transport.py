@@ -9,6 +9,10 @@ value, the body relayed as it arrives. aiohttp's exceptions are raised as they a
 
 Closing a response before its body ended drops the connection (aiohttp will not reuse a
 connection with unread bytes), so an upstream always notices a client that went away.
+
+The response does not hold its request (httpx's client sets `response.request` itself when
+a request goes through one): the request carries its body, the whole prompt, and a streamed
+response lives for minutes after that body was sent.
 """
 
 from __future__ import annotations
@@ -86,7 +90,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             status_code=response.status,
             headers=response.raw_headers,
             stream=_ResponseBody(response),
-            request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
 
