@@ -216,11 +216,8 @@ class HTTPProvider(Provider):
     ) -> AsyncIterator[httpx.Response]:
         """Send one request, with the request's id and, when traced, the attempt's
         `traceparent`; the response body is read inside the block and closed after it.
-        Transport exceptions are left to the caller's `upstream_errors`.
-
-        Once sent, the request and its body are let go (the transport's response does not
-        hold its request either): a stream lives for minutes, and its request's body is the
-        whole prompt, which nothing reads again."""
+        Transport exceptions are left to the caller's `upstream_errors`. Once sent, the request
+        and its body (the whole prompt) are let go: a stream lives for minutes."""
         headers = self._base_headers.copy()
         if content is not None:
             headers.append((b"Content-Type", b"application/json"))

@@ -62,6 +62,10 @@ class UsageRecorder:
         self._aliases = frozenset(aliases)
         self._replays = not is_in_memory(database.url)
         """A database in memory keeps nothing: a spill file is never emptied into it."""
+        self._write_timeout = None if is_in_memory(database.url) else settings.write_timeout_seconds
+        """A database in memory cannot hang on I/O, and it lives in its one connection: a write
+        cancelled by a timeout (a busy event loop) would get the connection invalidated and the
+        database lost with it."""
         self._buffer: deque[UsageRecord] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -135,7 +139,7 @@ class UsageRecorder:
 
     async def _write(self, batch: list[UsageRecord]) -> bool:
         try:
-            async with asyncio.timeout(self.settings.write_timeout_seconds):
+            async with asyncio.timeout(self._write_timeout):
                 await insert_records(self.database.engine, batch)
         except Exception as exc:  # any failure of the database: the batch is spilled
             if not self._database_down:
