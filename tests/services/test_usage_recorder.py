@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,11 +18,12 @@ from quart_llm.observability.labels import ModelLabels
 from quart_llm.observability.metrics import GatewayMetrics
 from quart_llm.observability.request_record import RequestRecord
 from quart_llm.providers.answers import TokenUsage
+from quart_llm.services import usage_recorder
 from quart_llm.services.usage_recorder import UsageRecorder
 from quart_llm.services.usage_records import UsageRecord, usage_record_of, with_datetime
 from quart_llm.services.usage_spill import SpillFile
 from quart_llm.store.database import Database
-from quart_llm.store.usage_queries import recent_records
+from quart_llm.store.usage_queries import insert_records, recent_records
 from tests.support.postgres_server import PostgresServer, postgres_server
 
 __all__ = ["postgres_server"]
@@ -228,3 +230,31 @@ async def test_a_record_the_database_refuses_is_dropped_not_replayed_forever(
     assert await harness.stored() == ["req_1", "req_3"]
     assert (harness.counted("replayed"), harness.counted("dropped")) == (2, 1)
     assert not spill.has_records()
+
+
+async def test_a_slow_write_to_a_database_in_memory_is_never_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database in memory lives in its one connection: a write cancelled by the timeout
+    (a busy loop makes a write slow) would get it invalidated and the database lost. So the
+    write there is waited for, however long, and the record is stored, not spilled."""
+
+    async def slow_insert(*args: Any) -> None:
+        await asyncio.sleep(0.3)
+        await insert_records(*args)
+
+    monkeypatch.setattr(usage_recorder, "insert_records", slow_insert)
+    database = Database("sqlite://")
+    await database.start()
+    spill = tmp_path / "spill.jsonl"
+    harness = Harness(database, spill, flush_seconds=0.05, write_timeout_seconds=0.05)
+    await harness.recorder.start()
+    try:
+        harness.recorder.add(finished_request(1))
+        await eventually(lambda: harness.counted("written") == 1)
+        assert await harness.stored() == ["req_1"]
+    finally:
+        await harness.recorder.stop()
+        await database.stop()
+    assert harness.counted("spilled") == 0
+    assert not spill.exists() or spill.read_text() == ""
