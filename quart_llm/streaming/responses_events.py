@@ -18,12 +18,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from quart_llm.errors import GatewayError
 from quart_llm.providers.answers import TokenUsage
 from quart_llm.streaming.sse import KEEPALIVE, encode_event
 from quart_llm.streaming.stream_context import StreamContext, first_choice_delta
 
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+_TEXT_DELTA_HEAD = (
+    b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
+    b'"sequence_number":'
+)
 
 
 def responses_usage(usage: TokenUsage) -> dict[str, Any]:
@@ -85,6 +91,8 @@ class ResponsesEvents:
     _texts: list[str] = field(default_factory=list)
     _open: tuple[str, int] | None = None
     """The open item: ("message", 0), or ("function_call", the upstream's tool-call index)."""
+    _delta_place: bytes | None = None
+    """The open message item's place in its delta events, encoded (see `_text_delta`)."""
 
     def opening(self, context: StreamContext) -> bytes:
         """`response.created` and `response.in_progress`."""
@@ -134,8 +142,23 @@ class ResponsesEvents:
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
             events += self._event("response.content_part.added", **self._at(0), part=part)
         self._texts.append(text)
-        return events + self._event(
-            "response.output_text.delta", **self._at(0), delta=text, logprobs=[]
+        return events + self._text_delta(text)
+
+    def _text_delta(self, text: str) -> bytes:
+        """`response.output_text.delta`, the event of almost every chunk: its bytes around the
+        delta are the same for the whole message item, so they are encoded once per item and
+        only the sequence number and the delta per chunk (the same bytes `_event` makes)."""
+        sequence = self._sequence
+        self._sequence += 1
+        if self._delta_place is None:
+            place = orjson.dumps(self._at(0))
+            self._delta_place = b"," + place[1:-1] + b',"delta":'
+        return (
+            _TEXT_DELTA_HEAD
+            + str(sequence).encode()
+            + self._delta_place
+            + orjson.dumps(text)
+            + b',"logprobs":[]}\n\n'
         )
 
     def _tool_call(self, call: dict[str, Any]) -> bytes:
@@ -158,6 +181,7 @@ class ResponsesEvents:
 
     def _add(self, key: tuple[str, int], item: dict[str, Any]) -> bytes:
         self._open = key
+        self._delta_place = None
         self._output.append(item)
         return self._event(
             "response.output_item.added", output_index=len(self._output) - 1, item=item

@@ -174,3 +174,35 @@ async def test_responses_failure_is_failed_and_never_completed() -> None:
     assert failed["status"] == "failed"
     assert failed["error"] == {"code": "server_error", "message": "provider 'up': broke"}
     assert failed["output"][0]["type"] == "message"
+
+
+def test_a_responses_text_delta_is_encoded_as_every_other_event() -> None:
+    """The text delta's bytes are pre-encoded per message item: they must be what the generic
+    encoder makes, for any text, and follow a new item once a tool call closed the first."""
+    shape = ResponsesEvents({"id": "resp_abc", "object": "response"})
+    stream = context(Finished())
+    texts = ["plain", ' "quoted"\n', "ünïcødé 😀", "\u2028"]
+    for text in texts:
+        assert shape.chunk([{"index": 0, "delta": {"content": text}}], stream)
+    tool_call = {"index": 0, "id": "call_1", "function": {"name": "f", "arguments": "{}"}}
+    shape.chunk([{"index": 0, "delta": {"tool_calls": [tool_call]}}], stream)
+    after = shape.chunk([{"index": 0, "delta": {"content": "again"}}], stream)
+    deltas = [
+        orjson.loads(line[len(b"data: ") :])
+        for line in after.split(b"\n")
+        if line.startswith(b'data: {"type":"response.output_text.delta"')
+    ]
+    assert len(deltas) == 1
+    assert deltas[0]["delta"] == "again"
+    assert deltas[0]["output_index"] == 2
+    assert deltas[0]["item_id"] == shape._output[-1]["id"]
+    replay = ResponsesEvents({"id": "resp_abc", "object": "response"})
+    replay.chunk([{"index": 0, "delta": {"content": "seed"}}], stream)
+    for text in texts:
+        sequence = replay._sequence
+        made = replay._text_delta(text)
+        replay._sequence = sequence
+        generic = replay._event(
+            "response.output_text.delta", **replay._at(0), delta=text, logprobs=[]
+        )
+        assert made == generic
