@@ -60,9 +60,10 @@ class UsageRecorder:
         self._counted = counted
         self._ids = ids
         self._aliases = frozenset(aliases)
-        self._replays = not is_in_memory(database.url)
+        in_memory = is_in_memory(database.url)
+        self._replays = not in_memory
         """A database in memory keeps nothing: a spill file is never emptied into it."""
-        self._write_timeout = None if is_in_memory(database.url) else settings.write_timeout_seconds
+        self._write_timeout = None if in_memory else settings.write_timeout_seconds
         """A database in memory cannot hang on I/O, and it lives in its one connection: a write
         cancelled by a timeout (a busy event loop) would get the connection invalidated and the
         database lost with it."""

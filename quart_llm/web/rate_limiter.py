@@ -10,10 +10,7 @@ RateLimit headers of the tightest limit on every limited answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from quart import Quart, Response, current_app, g, request
+from quart import Quart, Request, Response, current_app, g, request
 from quart_rate_limiter import (
     QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE,
     QUART_RATE_LIMITER_LIMITS_ATTRIBUTE,
@@ -38,10 +35,20 @@ async def _key_id_of_caller() -> str:
     return f"addr:{request.remote_addr}"
 
 
-def _is_exempt_view(view: Callable[..., Any], rule: str | None) -> bool:
-    """Whether a view is exempt from request limits (the admin API is: its callers are no
-    API key with a tier)."""
-    return is_admin(view, rule) or bool(getattr(view, QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE, False))
+def _is_exempt(app: Quart, req: Request) -> bool:
+    """Whether a request is exempt from request limits: no route matched, the OpenAPI
+    document, a route marked `rate_exempt`, or the admin API (its callers are no API key with
+    a tier)."""
+    endpoint = req.endpoint
+    if req.routing_exception is not None or endpoint is None or endpoint in EXEMPT_ENDPOINTS:
+        return True
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return True
+    rule = req.url_rule
+    return is_admin(view, rule.rule if rule else None) or bool(
+        getattr(view, QUART_RATE_LIMITER_EXEMPT_ATTRIBUTE, False)
+    )
 
 
 class GatewayRateLimiter(RateLimiter):
@@ -50,15 +57,6 @@ class GatewayRateLimiter(RateLimiter):
     def __init__(self, app: Quart, quotas: QuotaService) -> None:
         self.quotas = quotas
         super().__init__(app, key_function=_key_id_of_caller)
-
-    def is_exempt(self, endpoint: str | None) -> bool:
-        """Whether a route is exempt from request limits (the admin API is: its callers
-        are no API key with a tier)."""
-        if endpoint is None or endpoint in EXEMPT_ENDPOINTS:
-            return True
-        view = current_app.view_functions.get(endpoint)
-        rule = request.url_rule
-        return view is None or _is_exempt_view(view, rule.rule if rule else None)
 
     @staticmethod
     def refuse_per_route_limits(app: Quart) -> None:
@@ -84,13 +82,7 @@ class GatewayRateLimiter(RateLimiter):
         app = current_app._get_current_object()
         if not app.config["QUART_RATE_LIMITER_ENABLED"]:
             return
-        req = current_request()
-        endpoint = req.endpoint
-        if req.routing_exception is not None or endpoint is None or endpoint in EXEMPT_ENDPOINTS:
-            return
-        view = app.view_functions.get(endpoint)
-        rule = req.url_rule
-        if view is None or _is_exempt_view(view, rule.rule if rule else None):
+        if _is_exempt(app, current_request()):
             return
         decision = await self.quotas.count_request(await self.key_function())
         if decision is not None and decision.states:
