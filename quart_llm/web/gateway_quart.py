@@ -7,12 +7,13 @@ own time per answer in the benchmark's profile (the gateway's hooks and views ar
 coroutine functions). Here the verdict is kept for each function that has been asked
 about, up to `_REMEMBERED` of them (a hook list is short and lives as long as the app; a
 function made per call would never be found again, so the set stops growing instead of
-holding on to them). A synchronous function is wrapped as Quart wraps it, every time.
+holding on to them; a callable that cannot be hashed is asked every time, as Quart asks).
+A synchronous function is wrapped as Quart wraps it, every time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from inspect import iscoroutinefunction
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
@@ -40,10 +41,11 @@ class GatewayQuart(Quart):
         self, func: Callable[P, Awaitable[T]] | Callable[P, T]
     ) -> Callable[P, Awaitable[T]]:
         known = self._coroutine_functions
-        if func in known:
+        hashable = isinstance(func, Hashable)
+        if hashable and func in known:
             return cast("Callable[P, Awaitable[T]]", func)
         if iscoroutinefunction(func):
-            if len(known) < _REMEMBERED:
+            if hashable and len(known) < _REMEMBERED:
                 known.add(func)
             return cast("Callable[P, Awaitable[T]]", func)
         return self.sync_to_async(cast("Callable[P, T]", func))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 
 import pytest
@@ -65,3 +66,24 @@ def test_the_functions_remembered_are_bounded(monkeypatch: pytest.MonkeyPatch) -
 
         assert app.ensure_async(made_per_call) is made_per_call
     assert len(app._coroutine_functions) == 3
+
+
+class _Unhashable:
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self) -> str:
+        return "called"
+
+
+def test_a_callable_that_cannot_be_hashed_is_asked_about_as_quart_asks() -> None:
+    app = GatewayQuart("test")
+    synchronous = _Unhashable()
+    wrapped = app.ensure_async(synchronous)
+
+    async def call() -> str:
+        return await wrapped()
+
+    assert asyncio.run(call()) == "called"
+    marked = inspect.markcoroutinefunction(_Unhashable())
+    assert app.ensure_async(marked) is marked  # type: ignore[comparison-overlap]
+    assert not app._coroutine_functions
