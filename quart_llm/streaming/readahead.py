@@ -94,18 +94,19 @@ class ReadAhead:
     async def get(self) -> StreamItem:
         """The next item, HEARTBEAT after `heartbeat()`'s interval without one, or an error
         once the stream was given up because its reader stopped reading."""
-        if not self._queue.empty():
-            return self._queue.get_nowait()
-        given_up = self.given_up()
-        if given_up is not None:
-            return given_up
-        return await self._queue.get()
+        queue = self._queue
+        if not queue.empty():
+            return queue.get_nowait()
+        if self._abandoned:
+            return self._given_up_error()
+        return await queue.get()
 
     def given_up(self) -> ServiceUnavailable | None:
         """The `client_too_slow` error once the stream was given up because its reader
         stopped reading, else None."""
-        if not self._abandoned:
-            return None
+        return self._given_up_error() if self._abandoned else None
+
+    def _given_up_error(self) -> ServiceUnavailable:
         return ServiceUnavailable(
             f"the stream was given up: the client read nothing for {self._limits.idle:g} s",
             code=CLIENT_TOO_SLOW,
@@ -155,13 +156,18 @@ class ReadAhead:
 
     async def _pump(self) -> None:
         loop = asyncio.get_running_loop()
+        queue = self._queue
         try:
             async for batch in self._batches:
-                self._progress_at = loop.time()
+                self._progress_at = now = loop.time()
                 if self._first:
                     self._first = False
                     self._rearm_if_sooner(loop)
-                await self._offer(batch, loop)
+                if queue.full():
+                    await self._offer(batch, loop)
+                else:  # `_offer`'s common case, written out: it runs once per upstream read
+                    queue.put_nowait(batch)
+                    self._last_item_at = now
             await self._offer(END, loop)
         except asyncio.CancelledError:
             verdict = self._verdict
