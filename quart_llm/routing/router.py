@@ -101,6 +101,15 @@ class Router:
             deployments.begin(routes[0])
         return plan
 
+    def served_by(self, model: str) -> list[str]:
+        """The `provider/model` names that may serve a request for `model` first: an alias's
+        deployments, else the route it resolves to (fallbacks left out: a key is judged by
+        what it asked for)."""
+        deployments = self.aliases.get(model)
+        if deployments is not None:
+            return [deployment.route.public_model for deployment in deployments.deployments]
+        return [resolve_route(self._providers, self._default_provider, model, None).public_model]
+
     def answered(self, plan: RoutePlan, route: Route, seconds: float) -> None:
         """`route` answered the plan's request after `seconds`."""
         if plan.deployments is None:

@@ -30,6 +30,7 @@ from quart_llm.services.chat_streaming import EventStream, stream_chat
 from quart_llm.services.chat_translation import as_chat_request, image_part, text_of
 from quart_llm.services.container import Services
 from quart_llm.services.keys import Principal
+from quart_llm.services.upstream_call import refuse_unless_allowed
 from quart_llm.streaming.anthropic_events import AnthropicEvents, stop_reason
 
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
@@ -59,9 +60,14 @@ async def stream_message(
     return await stream_chat(services, principal, chat, record, include_usage=True, shape=shape)
 
 
-def count_tokens(request: AnthropicCountTokensRequest) -> dict[str, int]:
+def count_tokens(
+    services: Services, principal: Principal, request: AnthropicCountTokensRequest
+) -> dict[str, int]:
     """The gateway's estimate of the request's input tokens: the same estimate its quotas
-    reserve for the prompt."""
+    reserve for the prompt. The model is judged as a Messages request's would be (a 400 for
+    one no provider could be, a 403 for one the key may not use), though no upstream is
+    asked."""
+    refuse_unless_allowed(principal, request.model, services.router.served_by(request.model))
     return {"input_tokens": estimate_prompt_tokens(chat_request(request).messages)}
 
 

@@ -32,6 +32,12 @@ class Principal:
     key_id: str
     key: ApiKey | None = None
 
+    def may_use(self, model: str, served_by: Iterable[str]) -> bool:
+        """Whether the key's allowed models let it ask for `model`, served by any of
+        `served_by` (`provider/model` names); every model for a key that names none, and for
+        a key from settings (no `ApiKey`)."""
+        return self.key is None or self.key.allows_model(model, *served_by)
+
 
 class Authenticator(Protocol):
     """What the web layer authenticates against: a `KeyRing`, or the `KeyRegistry`."""

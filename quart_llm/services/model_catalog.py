@@ -5,14 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from quart_llm.errors import UpstreamError
 from quart_llm.lib.refreshing import Refreshing
 from quart_llm.providers.base import Provider
+from quart_llm.services.keys import Principal
 
 logger = logging.getLogger("quart_llm.models")
+
+
+def usable_cards(
+    cards: list[dict[str, Any]], principal: Principal, served_by: Callable[[str], list[str]]
+) -> list[dict[str, Any]]:
+    """The cards of the models `principal` may use (`Principal.may_use`, with `served_by`
+    naming what would serve each id): all of them for a key that names no models."""
+    key = principal.key
+    if key is None or key.allowed_models is None:
+        return cards
+    return [card for card in cards if principal.may_use(card["id"], served_by(card["id"]))]
 
 
 class ModelCatalog:
@@ -54,7 +66,8 @@ class ModelCatalog:
         configured = list(provider.settings.models)
         try:
             async with asyncio.timeout(self._timeout):
-                return sorted(set(await provider.list_models()) | set(configured))
+                listed = set(await provider.list_models()) | set(configured)
+                return sorted(model for model in listed if model.strip())
         except (UpstreamError, TimeoutError) as exc:
             logger.warning("provider %s left out of the model list: %s", name, exc)
             return []

@@ -49,7 +49,7 @@ async def admitted(
     refuses."""
     routes = [(route.provider.name, route.model) for route in plan.routes]
     try:
-        refuse_unless_allowed(principal, requested_model, plan.routes[0])
+        refuse_unless_allowed(principal, requested_model, [plan.routes[0].public_model])
         services.capacity.take()
     except BaseException:
         services.router.settled(plan)
@@ -66,11 +66,10 @@ async def admitted(
         raise
 
 
-def refuse_unless_allowed(principal: Principal, requested: str, route: Route) -> None:
+def refuse_unless_allowed(principal: Principal, requested: str, served_by: list[str]) -> None:
     """403 `model_not_allowed` unless the key's allowed models match the model asked for or
-    the provider/model it resolved to (`ApiKey.allows_model`)."""
-    key = principal.key
-    if key is None or key.allows_model(requested, f"{route.provider.name}/{route.model}"):
+    a provider/model it resolved to (`Principal.may_use`)."""
+    if principal.may_use(requested, served_by):
         return
     raise PermissionDenied(
         "This API key may not use this model (see its allowed_models).",

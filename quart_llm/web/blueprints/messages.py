@@ -71,11 +71,11 @@ async def create_anthropic_message(data: AnthropicMessagesRequest) -> Response:
 @tag(["anthropic"])
 @validate_request(AnthropicCountTokensRequest)
 @document_response(AnthropicTokenCount, 200)
-@document_errors(400, 401, 413, 415, 429, 529, body=AnthropicErrorBody)
+@document_errors(400, 401, 403, 413, 415, 429, 529, body=AnthropicErrorBody)
 async def count_anthropic_message_tokens(data: AnthropicCountTokensRequest) -> Response:
     """Count a message's input tokens (the gateway's estimate).
 
     The estimate the gateway reserves against token budgets for the prompt: about four
     characters a token plus a few a message; no upstream is asked.
     """
-    return json_response(count_tokens(data))
+    return json_response(count_tokens(current_services(), current_principal(), data))

@@ -10,6 +10,7 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
+from quart_llm.providers.mock import DEFAULT_MODELS as MOCK_MODELS
 from quart_llm.services.keys import key_id_for_key
 from quart_llm.web.context import SERVICES_KEY
 from tests.conftest import AUTH, TEST_KEY
@@ -27,6 +28,10 @@ def overrides() -> dict[str, object]:
     return {
         "limits": {"tiers": {"gold": {"concurrent_streams": 3}}},
         "pricing": {"models": {"mock/mock-1": mock_price}},
+        "aliases": {
+            "both": {"deployments": [{"target": "mock/mock-1"}, {"target": "mock/mock-2"}]},
+            "other": {"deployments": [{"target": "mock/mock-2"}]},
+        },
     }
 
 
@@ -131,6 +136,27 @@ async def test_model_not_allowed_in_the_anthropic_shape_on_messages(client: Quar
     assert (body["type"], body["error"]["type"]) == ("error", "permission_error")
 
 
+@pytest.mark.parametrize(
+    ("model", "status"),
+    [("mock/mock-1", 200), ("both", 200), ("mock/mock-2", 403), ("ollama/x", 403)],
+)
+async def test_count_tokens_judges_the_model_as_messages_would(
+    client: QuartClient, model: str, status: int
+) -> None:
+    created = await create(client, allowed_models=["mock/mock-1"])
+    answer = await client.post(
+        "/v1/messages/count_tokens",
+        json={"model": model, "messages": [{"role": "user", "content": "hi"}]},
+        headers={"x-api-key": created["secret"]},
+    )
+    assert answer.status_code == status
+    body = await answer.get_json()
+    if status == 403:
+        assert (body["type"], body["error"]["type"]) == ("error", "permission_error")
+    else:
+        assert body["input_tokens"] > 0
+
+
 async def test_model_not_allowed_on_responses(client: QuartClient) -> None:
     created = await create(client, allowed_models=["ollama/*"])
     answer = await client.post(
@@ -140,6 +166,27 @@ async def test_model_not_allowed_on_responses(client: QuartClient) -> None:
     )
     assert answer.status_code == 403
     assert (await answer.get_json())["error"]["code"] == "model_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "listed"),
+    [
+        (["mock/mock-1"], {"mock/mock-1", "both"}),
+        (["other"], {"other"}),
+        (["mock/mock-2"], {"both", "other"}),
+        (["mock/mock-1", "mock/mock-fail-*"], {"both", *(f"mock/{m}" for m in MOCK_MODELS)}),
+    ],
+)
+async def test_the_model_list_shows_what_the_key_may_use(
+    client: QuartClient, allowed: list[str], listed: set[str]
+) -> None:
+    everything = await (await client.get("/v1/models", headers=AUTH)).get_json()
+    created = await create(client, allowed_models=allowed)
+    answer = await client.get("/v1/models", headers=bearer(created["secret"]))
+    ids = {card["id"] for card in (await answer.get_json())["data"]}
+    assert answer.status_code == 200
+    assert ids == listed
+    assert listed < {card["id"] for card in everything["data"]}  # the others are left out
 
 
 async def test_the_listing_pages_and_filters(client: QuartClient) -> None:
