@@ -76,9 +76,10 @@ class Provider(ABC):
             )
 
     async def embed(
-        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None, user: str | None = None
     ) -> Embeddings:
-        """The vectors of `inputs` (at most the provider's batch size), in their order."""
+        """The vectors of `inputs` (at most the provider's batch size), in their order; `user`
+        is the client's end-user id, passed on where the upstream's API takes one."""
         raise InvalidRequest(
             f"provider {self.name!r} ({self.kind}) does not make embeddings",
             param="model",

@@ -116,10 +116,10 @@ class HTTPProvider(Provider):
         """Model names from the upstream's parsed model list."""
 
     def embedding_payload(
-        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None, user: str | None
     ) -> dict[str, Any]:
         """The upstream's embeddings body for `inputs`, addressed to its own `model` name
-        (`model`, `input` and `dimensions` are what OpenAI and Ollama both read)."""
+        (`model`, `input`, `dimensions`: what OpenAI and Ollama both read; `user`: OpenAI's)."""
         payload: dict[str, Any] = {"model": model, "input": inputs}
         if dimensions is not None:
             payload["dimensions"] = dimensions
@@ -174,12 +174,12 @@ class HTTPProvider(Provider):
                         yield batch
 
     async def embed(
-        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None, user: str | None = None
     ) -> Embeddings:
         """An upstream that answers 501 does not implement embeddings (llama.cpp's server
         without `--embeddings`): that is the request's 400, as for a provider configured not
         to embed, not a failing upstream."""
-        content = request_body(self.embedding_payload(inputs, model, dimensions))
+        content = request_body(self.embedding_payload(inputs, model, dimensions, user))
         try:
             parsed = await self._fetch_json("POST", self.embed_path, content)
         except UpstreamStatusError as error:

@@ -109,7 +109,7 @@ class MockProvider(Provider):
         yield batch
 
     async def embed(
-        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None, user: str | None = None
     ) -> Embeddings:
         """A unit vector per input; `mock-fail-midway` fails as an upstream's bad answer."""
         self._check_model(model)

@@ -116,10 +116,15 @@ class OpenAICompatProvider(HTTPProvider):
         return Completion(choices=choices, usage=parse_usage(parsed.get("usage")), extra=extra)
 
     def embedding_payload(
-        self, inputs: EmbeddingInputs, model: str, dimensions: int | None
+        self, inputs: EmbeddingInputs, model: str, dimensions: int | None, user: str | None
     ) -> dict[str, Any]:
-        """Floats asked for by name: some servers default to base64."""
-        return super().embedding_payload(inputs, model, dimensions) | {"encoding_format": "float"}
+        """Floats asked for by name: some servers default to base64. The end-user id goes
+        on as chat's does."""
+        payload = super().embedding_payload(inputs, model, dimensions, user)
+        payload["encoding_format"] = "float"
+        if user is not None:
+            payload["user"] = user
+        return payload
 
     def parse_embeddings(self, parsed: Any, count: int) -> Embeddings:
         """`data` items put in the order of their `index`; usage from `prompt_tokens`."""

@@ -69,7 +69,8 @@ async def create_embeddings(
         admission=admission,
         request=request,
     )
-    embeddings = await call.whole_answer(embeddings_attempt(inputs, request.dimensions))
+    attempt = embeddings_attempt(inputs, request.dimensions, request.user)
+    embeddings = await call.whole_answer(attempt)
     usage = embeddings.usage or TokenUsage(prompt_estimate, 0, estimated=True)
     record.usage = usage
     await call.settle(usage)
@@ -77,7 +78,7 @@ async def create_embeddings(
 
 
 def embeddings_attempt(
-    inputs: EmbeddingInputs, dimensions: int | None
+    inputs: EmbeddingInputs, dimensions: int | None, user: str | None
 ) -> Callable[[Route, Deadline], Awaitable[Embeddings]]:
     """An attempt at every input's vector from one route, before the request's deadline."""
 
@@ -89,7 +90,7 @@ def embeddings_attempt(
 
         async def embed(batch: EmbeddingInputs) -> Embeddings:
             async with gate:
-                return await route.provider.embed(batch, route.model, dimensions)
+                return await route.provider.embed(batch, route.model, dimensions, user=user)
 
         try:
             async with asyncio.timeout_at(deadline.expires_at):

@@ -164,6 +164,16 @@ async def test_dimensions_are_passed_on(
         assert sent["dimensions"] == 8
 
 
+@pytest.mark.parametrize("provider", SIMULATED)
+async def test_the_end_user_id_reaches_apis_that_take_one(
+    openai_sdk: openai.AsyncOpenAI, upstreams: Upstreams, provider: str
+) -> None:
+    upstreams.simulator(provider).clear()
+    await openai_sdk.embeddings.create(model=MODELS[provider], input="short", user="user-7")
+    (sent,) = posted_bodies(upstreams, provider)
+    assert sent.get("user") == (None if provider == "ollama" else "user-7")
+
+
 @pytest.mark.parametrize(
     ("fields", "param"),
     [

@@ -86,11 +86,15 @@ def test_ollama_vectors_and_usage() -> None:
         ollama_provider().parse_embeddings({"error": "model runner stopped"}, 1)
 
 
-def test_payloads_ask_for_floats_and_pass_dimensions() -> None:
-    assert openai_provider().embedding_payload([[1, 2]], "m", 8) == {
+def test_payloads_ask_for_floats_and_pass_dimensions_and_the_user_where_read() -> None:
+    assert openai_provider().embedding_payload([[1, 2]], "m", 8, None) == {
         "model": "m", "input": [[1, 2]], "encoding_format": "float", "dimensions": 8,
     }  # fmt: skip
-    assert ollama_provider().embedding_payload(["a"], "m", None) == {"model": "m", "input": ["a"]}
+    assert openai_provider().embedding_payload(["a"], "m", None, "u-1") == {
+        "model": "m", "input": ["a"], "encoding_format": "float", "user": "u-1",
+    }  # fmt: skip
+    ollama = ollama_provider().embedding_payload(["a"], "m", None, "u-1")
+    assert ollama == {"model": "m", "input": ["a"]}  # /api/embed has no end-user field
 
 
 def test_refusals_before_any_io() -> None:
