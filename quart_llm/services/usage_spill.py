@@ -4,8 +4,10 @@ lines appended to one file, until they are replayed into the database.
 Several processes of one host may share the file (replicas in one working directory), so
 every append and every replay holds an exclusive `flock` on it: a replay reads what is there,
 writes it to the database, then empties the file, and no append lands in between. A line
-cut short by a crash mid-append is skipped (and counted) on replay. Everything here blocks:
-callers run it in a thread (`asyncio.to_thread`), never on the event loop.
+cut short by a crash mid-append is skipped (and counted) on replay. A replay reads the file a
+chunk of records at a time, so a file grown over a long outage is never held in memory whole.
+Everything here blocks: callers run it in a thread (`asyncio.to_thread`), never on the event
+loop.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from quart_llm.services.usage_records import UsageRecord, from_json_line, to_json_line
 
 logger = logging.getLogger("quart_llm.usage")
+
+REPLAY_CHUNK_RECORDS = 10_000
+"""Lines read from the file before they are handed to the database (a few MB of records)."""
 
 
 class SpillFile:
@@ -48,20 +54,27 @@ class SpillFile:
         except FileNotFoundError:
             return False
 
-    def replay(self, write: Callable[[list[UsageRecord]], None]) -> tuple[int, int]:
-        """Hand every record of the file to `write` (which raises when it cannot), then empty
-        the file; (records replayed, lines skipped as unreadable). On an exception the file
-        is left as it was, to be replayed later."""
+    def replay(
+        self, write: Callable[[list[UsageRecord]], None], chunk: int = REPLAY_CHUNK_RECORDS
+    ) -> tuple[int, int]:
+        """Hand every record of the file to `write` (which raises when it cannot), `chunk`
+        lines at a time, then empty the file; (records replayed, lines skipped as unreadable).
+        On an exception the file is left as it was, to be replayed later: the chunks written
+        before it are written again then, which the database takes once (a record's id is
+        unique)."""
         try:
-            file = self.path.open("r+", encoding="utf-8")
+            file = self.path.open("r+", encoding="utf-8", newline="\n")
         except FileNotFoundError:
             return 0, 0
+        taken = skipped = 0
         with file:
             fcntl.flock(file, fcntl.LOCK_EX)
             try:
-                records, skipped = _parse(file.read())
-                if records:
-                    write(records)
+                for records, unreadable in _chunks(file, chunk):
+                    skipped += unreadable
+                    if records:
+                        write(records)
+                        taken += len(records)
                 file.truncate(0)
                 file.flush()
                 os.fsync(file.fileno())
@@ -69,17 +82,23 @@ class SpillFile:
                 fcntl.flock(file, fcntl.LOCK_UN)
         if skipped:
             logger.error("usage spill file %s: %d unreadable line(s) dropped", self.path, skipped)
-        return len(records), skipped
+        return taken, skipped
 
 
-def _parse(text: str) -> tuple[list[UsageRecord], int]:
+def _chunks(file: TextIO, size: int) -> Iterator[tuple[list[UsageRecord], int]]:
+    """The file's records, `size` lines at a time, each with how many of its lines were
+    unreadable (a line cut short by a crash, say)."""
     records: list[UsageRecord] = []
-    skipped = 0
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append(from_json_line(line))
-        except (ValueError, KeyError, TypeError):
-            skipped += 1
-    return records, skipped
+    lines = skipped = 0
+    for line in file:
+        if line.strip():
+            try:
+                records.append(from_json_line(line))
+            except (ValueError, KeyError, TypeError):
+                skipped += 1
+        lines += 1
+        if lines == size:
+            yield records, skipped
+            records, lines, skipped = [], 0, 0
+    if lines:
+        yield records, skipped

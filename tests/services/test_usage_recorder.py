@@ -201,6 +201,37 @@ def test_a_failed_replay_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     assert spill.path.read_text() == before
 
 
+def test_a_replay_hands_the_file_over_a_chunk_at_a_time(tmp_path: Path) -> None:
+    spill = SpillFile(tmp_path / "spill.jsonl")
+    spill.append([usage_record(n) for n in range(25)])
+    taken: list[list[dict[str, object]]] = []
+    assert spill.replay(taken.append, chunk=10) == (25, 0)
+    assert [len(records) for records in taken] == [10, 10, 5]
+    assert [r["request_id"] for records in taken for r in records] == [
+        f"req_{n}" for n in range(25)
+    ]
+    assert not spill.has_records()
+
+
+def test_a_replay_failing_midway_keeps_every_line(tmp_path: Path) -> None:
+    """The chunks written before the failure are written again on the next replay; the
+    database keeps a record once (its `record_id` is unique)."""
+    spill = SpillFile(tmp_path / "spill.jsonl")
+    spill.append([usage_record(n) for n in range(25)])
+    before = spill.path.read_text()
+    written: list[int] = []
+
+    def fail_second(records: list[dict[str, object]]) -> None:
+        if written:
+            raise ConnectionError("database down")
+        written.append(len(records))
+
+    with pytest.raises(ConnectionError):
+        spill.replay(fail_second, chunk=10)
+    assert written == [10]
+    assert spill.path.read_text() == before
+
+
 async def test_a_database_in_memory_never_takes_the_spill_file(tmp_path: Path) -> None:
     """A test app (or `sqlite://`) beside a real spill file leaves it for a real database."""
     spill = SpillFile(tmp_path / "spill.jsonl")
