@@ -13,7 +13,7 @@ A synchronous function is wrapped as Quart wraps it, every time.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from inspect import iscoroutinefunction
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
@@ -41,7 +41,7 @@ class GatewayQuart(Quart):
         self, func: Callable[P, Awaitable[T]] | Callable[P, T]
     ) -> Callable[P, Awaitable[T]]:
         known = self._coroutine_functions
-        hashable = isinstance(func, Hashable)
+        hashable = type(func).__hash__ is not None  # Hashable's test, without an ABC check
         if hashable and func in known:
             return cast("Callable[P, Awaitable[T]]", func)
         if iscoroutinefunction(func):
