@@ -173,14 +173,13 @@ class UsageRecorder:
         timeout = self.settings.write_timeout_seconds * 4
         refused: list[int] = []
 
-        def write(records: list[UsageRecord]) -> None:
-            for start in range(0, len(records), self.settings.batch_size):
-                batch = records[start : start + self.settings.batch_size]
-                future = asyncio.run_coroutine_threadsafe(self._replay_batch(batch), loop)
-                refused.append(future.result(timeout))
+        def write(batch: list[UsageRecord]) -> None:
+            future = asyncio.run_coroutine_threadsafe(self._replay_batch(batch), loop)
+            refused.append(future.result(timeout))
 
         try:
-            taken, skipped = await asyncio.to_thread(self.spill.replay, write)
+            batch_size = self.settings.batch_size  # the file is read a batch of lines at a time
+            taken, skipped = await asyncio.to_thread(self.spill.replay, write, batch_size)
         except Exception as exc:  # the database failed again: the file waits for the next try
             logger.warning("usage records: replay failed (%s); will retry", type(exc).__name__)
             self._database_down = True

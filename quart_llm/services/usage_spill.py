@@ -23,9 +23,6 @@ from quart_llm.services.usage_records import UsageRecord, from_json_line, to_jso
 
 logger = logging.getLogger("quart_llm.usage")
 
-REPLAY_CHUNK_RECORDS = 10_000
-"""Lines read from the file before they are handed to the database (a few MB of records)."""
-
 
 class SpillFile:
     """One append-only file of usage records."""
@@ -54,9 +51,7 @@ class SpillFile:
         except FileNotFoundError:
             return False
 
-    def replay(
-        self, write: Callable[[list[UsageRecord]], None], chunk: int = REPLAY_CHUNK_RECORDS
-    ) -> tuple[int, int]:
+    def replay(self, write: Callable[[list[UsageRecord]], None], chunk: int) -> tuple[int, int]:
         """Hand every record of the file to `write` (which raises when it cannot), `chunk`
         lines at a time, then empty the file; (records replayed, lines skipped as unreadable).
         On an exception the file is left as it was, to be replayed later: the chunks written

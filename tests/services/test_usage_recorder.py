@@ -182,7 +182,7 @@ def test_the_spill_file_skips_a_line_cut_short_and_empties_on_replay(tmp_path: P
     with spill.path.open("a") as file:
         file.write('{"record_id": "cut')
     taken: list[list[dict[str, object]]] = []
-    assert spill.replay(taken.append) == (2, 1)
+    assert spill.replay(taken.append, chunk=500) == (2, 1)
     assert [r["request_id"] for r in taken[0]] == ["req_1", "req_2"]
     assert taken[0][0]["created_at"] == records[0]["created_at"]
     assert not spill.has_records()
@@ -197,7 +197,7 @@ def test_a_failed_replay_leaves_the_file_as_it_was(tmp_path: Path) -> None:
         raise ConnectionError("database down")
 
     with pytest.raises(ConnectionError):
-        spill.replay(refuse)
+        spill.replay(refuse, chunk=500)
     assert spill.path.read_text() == before
 
 
